@@ -1,0 +1,33 @@
+// The one table of mini-cdn's error codes. Every error a user, operator or client can see carries
+// one of these codes; the README lists them. Codes are stable: never rename one, add new ones.
+
+export const ERROR_CODES = {
+  // Requests from clients
+  MCDN_REQUEST_INVALID: { status: 400, summary: 'The request is malformed and was not forwarded.' },
+  MCDN_METHOD_NOT_ALLOWED: { status: 405, summary: 'The method cannot be proxied (CONNECT).' },
+  MCDN_ONLY_IF_CACHED: { status: 504, summary: 'only-if-cached was requested and no usable stored response exists.' },
+  // The origin
+  MCDN_UPSTREAM_CONNECT: { status: 502, summary: 'The origin could not be reached (refused, unreachable, reset before answering).' },
+  MCDN_UPSTREAM_TIMEOUT: { status: 504, summary: 'The origin did not answer in time (connect or headers timeout).' },
+  MCDN_UPSTREAM_PROTOCOL: { status: 502, summary: 'The origin answered with something that is not valid HTTP/1.1.' },
+  MCDN_UPSTREAM_FAILED: { status: 502, summary: 'The request to the origin failed for another reason.' },
+  MCDN_INTERNAL: { status: 500, summary: 'An unexpected fault in mini-cdn itself; the process stays up. Please report it.' },
+  // Operating the process
+  MCDN_USAGE: { status: 0, summary: 'The command line is wrong; see `mini-cdn --help`.' },
+  MCDN_LISTEN_FAILED: { status: 0, summary: 'A server could not listen on its address or port.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a stable code from ERROR_CODES, and the HTTP status it maps to where it has one. */
+export class MiniCdnError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MiniCdnError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+}
