@@ -1,0 +1,88 @@
+// Whether a shared cache may store a response (RFC 9111 §3, §3.5, §5.2.2, §7.3).
+import type { HeaderMap } from '../types.js';
+import { parseCacheControl } from './cache-control.js';
+import type { CacheControl } from './cache-control.js';
+import { hasField } from './fields.js';
+import { effectiveDirectives, hasExplicitFreshnessFrom, HEURISTICALLY_CACHEABLE } from './freshness.js';
+import type { FreshnessOptions } from './freshness.js';
+import { varyFieldNames } from './vary.js';
+
+export type NotStorableReason =
+  | 'method'
+  | 'status'
+  | 'no-store'
+  | 'private'
+  | 'authorization'
+  | 'must-understand'
+  | 'no-freshness'
+  | 'vary-star'
+  | 'request-no-store'
+  | 'partial'
+  | 'set-cookie';
+
+export type StorableResult = { storable: true } | { storable: false; reason: NotStorableReason };
+
+/**
+ * Status codes whose caching requirements this cache implements (RFC 9111 §3 "understood"):
+ * the heuristically cacheable ones plus the redirects 302, 303 and 307.
+ */
+export const UNDERSTOOD_STATUS: ReadonlySet<number> = new Set([...HEURISTICALLY_CACHEABLE, 302, 303, 307]);
+
+/**
+ * RFC 9111 §7.3 (documented choice): a response with Set-Cookie is only shared when it is
+ * explicitly cacheable by a shared cache (public, s-maxage, or a CDN-Cache-Control field in
+ * effect), or when `private="set-cookie"` makes the caller strip the field before storing.
+ */
+export function setCookieShareable(cc: CacheControl, cdn: boolean): boolean {
+  return cdn || cc.public || cc.sMaxAge !== undefined || cc.privateFields.includes('set-cookie');
+}
+
+function notStorable(reason: NotStorableReason): StorableResult {
+  return { storable: false, reason };
+}
+
+/** RFC 9111 §3: whether this shared cache may store the response to the request. */
+export function checkStorable(
+  req: { method: string; headers: HeaderMap },
+  res: { status: number; headers: HeaderMap },
+  opts: FreshnessOptions,
+): StorableResult {
+  // RFC 9111 §3: the method must be understood; this cache stores responses to GET only
+  // (POST with explicit freshness and a matching Content-Location is not implemented).
+  if (req.method !== 'GET') return notStorable('method');
+  const status = res.status;
+  // RFC 9111 §3: the status code must be final; 304 only updates a stored response (§4.3.4).
+  if (!Number.isInteger(status) || status < 200 || status > 599 || status === 304) return notStorable('status');
+  // RFC 9111 §3, §3.3: partial content is not stored in this version.
+  if (status === 206) return notStorable('partial');
+
+  const directives = effectiveDirectives(res.headers, opts);
+  const cc = directives.cc;
+  let noStore = cc.noStore;
+  if (cc.mustUnderstand) {
+    // RFC 9111 §3: with must-understand, the status code must be one we understand.
+    if (!UNDERSTOOD_STATUS.has(status)) return notStorable('must-understand');
+    // RFC 9111 §5.2.2.3: an understood status makes the cache ignore no-store.
+    noStore = false;
+  }
+  // RFC 9111 §5.2.2.5: response no-store.
+  if (noStore) return notStorable('no-store');
+  // RFC 9111 §5.2.1.5: request no-store.
+  if (parseCacheControl(req.headers['cache-control']).noStore) return notStorable('request-no-store');
+  // RFC 9111 §5.2.2.7: unqualified private forbids a shared cache; a qualified one only the
+  // listed fields, which the caller removes before storing (§3.1).
+  if (cc.private && cc.privateFields.length === 0) return notStorable('private');
+  // RFC 9111 §3.5: a request with Authorization only when public, s-maxage or must-revalidate.
+  if (hasField(req.headers, 'authorization') && !(cc.public || cc.sMaxAge !== undefined || cc.mustRevalidate)) {
+    return notStorable('authorization');
+  }
+  // RFC 9111 §4.1: a Vary of "*" never matches a later request: storing it is useless.
+  if (varyFieldNames(res.headers) === '*') return notStorable('vary-star');
+  // RFC 9111 §7.3 (documented choice): Set-Cookie only in explicitly shared responses.
+  if (hasField(res.headers, 'set-cookie') && !setCookieShareable(cc, directives.cdn)) return notStorable('set-cookie');
+  // RFC 9111 §3: public, Expires, max-age, s-maxage, or a heuristically cacheable status.
+  if (cc.public || hasExplicitFreshnessFrom(res.headers, directives) || HEURISTICALLY_CACHEABLE.has(status)) {
+    return { storable: true };
+  }
+  return notStorable('no-freshness');
+}
