@@ -1,0 +1,82 @@
+// One client request as the proxy sees it: the parsed target, the cache key and the header map
+// the policy reads. Built once per request; a malformed target is refused here.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MiniCdnError } from '../../common/errors.js';
+import type { HeaderMap } from '../types.js';
+
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  /** Path and query as sent, starting with '/' (or '*' for OPTIONS). */
+  path: string;
+  /** Lower-case host[:port] the client asked for. */
+  host: string;
+  /** Absolute URL, for invalidation targets (RFC 9111 §4.4). */
+  url: string;
+  /** The URL part of the cache key. */
+  primaryKey: string;
+  /** Request fields; repeated field lines are kept as arrays (node's headersDistinct). */
+  headers: HeaderMap;
+}
+
+const DEFAULT_PORT = ':80';
+
+export function createExchange(req: IncomingMessage, res: ServerResponse): Exchange {
+  const method = req.method ?? 'GET';
+  const target = req.url ?? '';
+  let path: string;
+  let host: string;
+  if (target.startsWith('/')) {
+    path = target;
+    host = normalizeHost(req.headers.host ?? '');
+  } else if (target === '*' && method === 'OPTIONS') {
+    path = '*';
+    host = normalizeHost(req.headers.host ?? '');
+  } else if (/^https?:\/\//i.test(target)) {
+    // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host.
+    let parsed: URL;
+    try {
+      parsed = new URL(target);
+    } catch {
+      throw new MiniCdnError('MCDN_REQUEST_INVALID', 'the request target is not a valid URL');
+    }
+    path = parsed.pathname + parsed.search;
+    host = normalizeHost(parsed.host);
+  } else {
+    throw new MiniCdnError('MCDN_REQUEST_INVALID', 'the request target must be an absolute path');
+  }
+  if (host === '' || /[^a-z0-9.\-:[\]_]/.test(host)) {
+    throw new MiniCdnError('MCDN_REQUEST_INVALID', 'the Host header is missing or malformed');
+  }
+  return {
+    req,
+    res,
+    method,
+    path,
+    host,
+    url: `http://${host}${path === '*' ? '/' : path}`,
+    primaryKey: primaryKeyOf(host, path),
+    headers: req.headersDistinct as HeaderMap,
+  };
+}
+
+/** The URL part of the cache key: host and path with query, as the client sent them. */
+export function primaryKeyOf(host: string, path: string): string {
+  return host + path;
+}
+
+/** The cache key of an absolute URL (for invalidations by URL). */
+export function primaryKeyOfUrl(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return primaryKeyOf(normalizeHost(u.host), u.pathname + u.search);
+  } catch {
+    return undefined;
+  }
+}
+
+function normalizeHost(host: string): string {
+  const lower = host.trim().toLowerCase();
+  return lower.endsWith(DEFAULT_PORT) ? lower.slice(0, -DEFAULT_PORT.length) : lower;
+}

@@ -1,0 +1,37 @@
+// The header fields that cross the proxy: what goes to the origin and what goes back to the
+// client. Hop-by-hop fields stop here (RFC 9110 §7.6.1); Via and X-Forwarded-* are added.
+import { endToEndHeaders } from '../policy/index.js';
+import type { HeaderMap, HeaderValue } from '../types.js';
+import type { Exchange } from './exchange.js';
+
+/** Request fields the proxy handles itself and never forwards as they are. */
+const NOT_FORWARDED = ['host', 'expect'];
+/** Client validators, replaced by the cache's own when it fills or revalidates an entry. */
+export const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-range', 'range'];
+
+export function appendField(value: HeaderValue | undefined, member: string): string {
+  if (value === undefined) return member;
+  const joined = typeof value === 'string' ? value : value.join(', ');
+  return joined === '' ? member : `${joined}, ${member}`;
+}
+
+/** Fields for the origin request. `dropConditionals` when the cache fills an entry for itself. */
+export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropConditionals: boolean): HeaderMap {
+  const drop = dropConditionals ? [...NOT_FORWARDED, ...CLIENT_CONDITIONALS] : NOT_FORWARDED;
+  const out = endToEndHeaders(ex.headers, drop);
+  // undici wants a single string for singular fields such as Content-Length.
+  for (const name in out) {
+    const value = out[name];
+    if (Array.isArray(value) && value.length === 1) out[name] = value[0];
+  }
+  out['via'] = appendField(ex.headers['via'], `1.1 ${viaName}`);
+  out['x-forwarded-for'] = appendField(ex.headers['x-forwarded-for'], ex.req.socket.remoteAddress ?? 'unknown');
+  if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
+  if (out['x-forwarded-host'] === undefined) out['x-forwarded-host'] = ex.host;
+  return out;
+}
+
+/** End-to-end response fields, minus the ones this cache keeps to itself. */
+export function downstreamFields(upstream: HeaderMap, forwardCdnCacheControl: boolean): HeaderMap {
+  return endToEndHeaders(upstream, forwardCdnCacheControl ? undefined : ['cdn-cache-control']);
+}

@@ -1,0 +1,113 @@
+// Builds one proxy node: store, variant index, origin client, engine and the node:http server
+// that joins them. The factory does not listen; `listen` does, so tests use port 0.
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { MiniCdnError } from '../../common/errors.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { VariantCache } from '../store/variant-cache.js';
+import { OriginClient } from '../upstream/origin-client.js';
+import { CacheEngine } from './cache-engine.js';
+import { createExchange } from './exchange.js';
+import { resolveProxyOptions } from './options.js';
+import type { ProxyOptions } from './options.js';
+import { sendError } from './respond.js';
+import { createUpgradeTunnel } from './upgrade.js';
+
+export interface ProxyNode {
+  readonly server: http.Server;
+  readonly engine: CacheEngine;
+  readonly store: MemoryStore;
+  readonly cache: VariantCache;
+  readonly options: ProxyOptions;
+  /** Listens (port 0 picks a free one); resolves the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Stops accepting, closes connections and the origin pool. */
+  close(): Promise<void>;
+}
+
+const SAFE_FOR_CACHE = new Set(['GET', 'HEAD']);
+
+export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }): ProxyNode {
+  const options = resolveProxyOptions(given);
+  const store = new MemoryStore({ maxBytes: options.maxBytes, maxObjectBytes: options.maxObjectBytes });
+  const cache = new VariantCache(store, { maxVariantsPerUrl: options.maxVariantsPerUrl });
+  const client = new OriginClient({ origin: options.origin, ...options.upstream });
+  const engine = new CacheEngine(options, cache, client);
+  const labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
+
+  const server = http.createServer({
+    maxHeaderSize: options.maxRequestHeaderBytes,
+    requestTimeout: options.requestTimeoutMs,
+    headersTimeout: options.headersTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+  });
+
+  server.on('request', (req, res) => {
+    let ex;
+    try {
+      ex = createExchange(req, res);
+    } catch (err) {
+      sendError(res, asMiniCdnError(err), labels, { fwd: 'bypass' });
+      return;
+    }
+    const work = SAFE_FOR_CACHE.has(ex.method) ? engine.serveCacheable(ex) : engine.passThrough(ex, { fwd: 'method' });
+    work.catch((err: unknown) => sendError(res, asMiniCdnError(err), labels, { fwd: 'bypass' }));
+  });
+
+  const upgrades = createUpgradeTunnel(options.origin);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => upgrades.handle(req, socket, head));
+
+  // A reverse proxy does not open tunnels.
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    const body = 'MCDN_METHOD_NOT_ALLOWED: CONNECT is not proxied\n';
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  });
+
+  // Requests node cannot parse never reach the engine: a clear 4xx and the connection closes.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, reason] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout']
+      : [400, 'Bad Request'];
+    const body = `${status} MCDN_REQUEST_INVALID: ${err.code ?? 'malformed request'}\n`;
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nX-Mini-Cdn-Error: MCDN_REQUEST_INVALID\r\nConnection: close\r\n\r\n${body}`);
+  });
+
+  return {
+    server,
+    engine,
+    store,
+    cache,
+    options,
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve(`http://${shown}:${address.port}`);
+        });
+      });
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        upgrades.close();
+      });
+      await client.close();
+    },
+  };
+}
+
+function asMiniCdnError(err: unknown): MiniCdnError {
+  if (err instanceof MiniCdnError) return err;
+  return new MiniCdnError('MCDN_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+}

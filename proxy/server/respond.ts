@@ -1,0 +1,62 @@
+// Writing responses: from a stored entry (hit, 304, HEAD), and error answers with their code.
+import type { ServerResponse } from 'node:http';
+import { ERROR_CODES } from '../../common/errors.js';
+import type { MiniCdnError } from '../../common/errors.js';
+import { clientConditionalResult, formatCacheStatus, notModifiedHeaders } from '../policy/index.js';
+import type { CacheStatusFields } from '../policy/index.js';
+import type { CacheEntry, HeaderMap } from '../types.js';
+import type { Exchange } from './exchange.js';
+import { appendField } from './forwarding.js';
+
+export interface ResponseLabels {
+  cacheName: string;
+  forwardCdnCacheControl: boolean;
+}
+
+/** Adds Via and this cache's Cache-Status member (RFC 9211 §2: appended after upstream caches'). */
+export function labelResponse(headers: HeaderMap, labels: ResponseLabels, status: CacheStatusFields): HeaderMap {
+  headers['via'] = appendField(headers['via'], `1.1 ${labels.cacheName}`);
+  headers['cache-status'] = appendField(headers['cache-status'], formatCacheStatus(labels.cacheName, status));
+  return headers;
+}
+
+/**
+ * Answers from a stored entry with its current Age; a 304 when the client's own conditional
+ * matches it (RFC 9110 §13.2.2), headers alone for HEAD.
+ */
+export function sendEntry(ex: Exchange, entry: CacheEntry, ageMs: number, labels: ResponseLabels, status: CacheStatusFields): void {
+  const { res } = ex;
+  const age = String(Math.max(0, Math.floor(ageMs / 1000)));
+  if (clientConditionalResult(ex, entry) === 'not-modified') {
+    const headers = notModifiedHeaders(entry.headers);
+    headers['age'] = age;
+    res.writeHead(304, labelResponse(headers, labels, status) as Record<string, string | string[]>);
+    res.end();
+    return;
+  }
+  const headers: HeaderMap = { ...entry.headers };
+  if (!labels.forwardCdnCacheControl) delete headers['cdn-cache-control'];
+  headers['age'] = age;
+  headers['content-length'] = String(entry.body.length);
+  res.writeHead(entry.status, labelResponse(headers, labels, status) as Record<string, string | string[]>);
+  if (ex.method === 'HEAD') res.end();
+  else res.end(entry.body);
+}
+
+/** A clear error answer; when headers already went out, the connection is cut instead. */
+export function sendError(res: ServerResponse, err: MiniCdnError, labels: ResponseLabels, status: CacheStatusFields): void {
+  if (res.headersSent) {
+    res.destroy(err);
+    return;
+  }
+  const httpStatus = ERROR_CODES[err.code].status || 502;
+  const body = `${httpStatus} ${err.code}: ${err.message}\n`;
+  const headers: HeaderMap = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-store',
+    'x-mini-cdn-error': err.code,
+  };
+  res.writeHead(httpStatus, labelResponse(headers, labels, { ...status, detail: err.code }) as Record<string, string | string[]>);
+  res.end(res.req?.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,214 @@
+// One origin fetch that fills (or revalidates) a cache entry, shared by every request that
+// arrives for the same key while it is under way (request coalescing). Its outcome is decided
+// once, when the response headers arrive; each waiting request then decides for itself whether
+// it may use it (see cache-engine.ts), so nobody is handed a response meant for someone else.
+import type { ServerResponse } from 'node:http';
+import type { MiniCdnError } from '../../common/errors.js';
+import {
+  checkStorable,
+  effectiveDirectives,
+  formatHttpDate,
+  initialAgeMs,
+  mergeStoredHeaders,
+  notModifiedMatchesStored,
+  secondaryKey,
+  varyFieldNames,
+  endToEndHeaders,
+} from '../policy/index.js';
+import type { FreshnessOptions, NotStorableReason } from '../policy/index.js';
+import type { VariantCache } from '../store/variant-cache.js';
+import type { CacheEntry, HeaderMap } from '../types.js';
+import { classifyUpstreamError } from '../upstream/origin-client.js';
+import type { OriginClient, UpstreamResponse } from '../upstream/origin-client.js';
+import { BodyTee } from './body-tee.js';
+
+export interface StaleCopy {
+  entry: CacheEntry;
+  storedKey: string;
+}
+
+export type FetchOutcome =
+  /** A full response. `shareable`: it will be stored and may serve other matching requests. */
+  | {
+      kind: 'response';
+      status: number;
+      /** End-to-end fields as stored (Date added when the origin sent none). */
+      headers: HeaderMap;
+      /** What other requests may see: without fields named by private="…" / no-cache="…". */
+      sharedHeaders: HeaderMap;
+      tee: BodyTee;
+      shareable: boolean;
+      /** Why it is not stored, when it is not. */
+      notStored?: NotStorableReason | 'too-large';
+      varyNames: readonly string[];
+      varyKey: string;
+    }
+  /** A 304 that freshened the stale copy (RFC 9111 §4.3.4); `entry` is the updated one. */
+  | { kind: 'not-modified'; entry: CacheEntry }
+  /** A 304 for a representation the cache does not hold: fetch again without validators. */
+  | { kind: 'mismatched-304' }
+  | { kind: 'error'; error: MiniCdnError };
+
+export interface FetchContext {
+  client: OriginClient;
+  cache: VariantCache;
+  freshness: FreshnessOptions;
+  maxObjectBytes: number;
+  onSettled: (fetch: SharedFetch) => void;
+}
+
+export interface FetchRequest {
+  primaryKey: string;
+  path: string;
+  /** The leading request's fields: they decide the variant and whether it may be stored. */
+  requestHeaders: HeaderMap;
+  /** Fields sent upstream (conditionals of the stale copy already added). */
+  upstreamHeaders: HeaderMap;
+  stale?: StaleCopy;
+  /** Where 1xx interim responses go (the leading client). */
+  interimTo?: ServerResponse;
+}
+
+export class SharedFetch {
+  readonly key: string;
+  readonly request: FetchRequest;
+  readonly outcome: Promise<FetchOutcome>;
+  /** Set when an invalidation arrives while the fetch runs: its result must not be stored. */
+  invalidated = false;
+  private context: FetchContext;
+  private joinableAfterHeaders = true;
+  private headersArrived = false;
+
+  constructor(key: string, request: FetchRequest, context: FetchContext) {
+    this.key = key;
+    this.request = request;
+    this.context = context;
+    this.outcome = context.client
+      .request({
+        method: 'GET',
+        path: request.path,
+        headers: request.upstreamHeaders,
+        onInfo: request.interimTo ? relayInterim(request.interimTo) : undefined,
+      })
+      .then(
+        (upstream) => this.classify(upstream),
+        (err: unknown) => this.settle({ kind: 'error', error: classifyUpstreamError(err) }),
+      );
+  }
+
+  /** Another request may still wait for this fetch and use its result. */
+  get joinable(): boolean {
+    return !this.headersArrived || this.joinableAfterHeaders;
+  }
+
+  private settle(outcome: FetchOutcome): FetchOutcome {
+    this.headersArrived = true;
+    this.joinableAfterHeaders = false;
+    this.context.onSettled(this);
+    return outcome;
+  }
+
+  private classify(upstream: UpstreamResponse): FetchOutcome {
+    const { stale } = this.request;
+    const headers = endToEndHeaders(upstream.headers);
+    // RFC 9110 §6.6.1: a cache records when a response without Date was received.
+    if (headers['date'] === undefined) headers['date'] = formatHttpDate(upstream.responseTimeMs);
+    if (upstream.status === 304 && stale) return this.settle(this.freshen(stale, headers, upstream));
+    if (upstream.status === 304) return this.settle({ kind: 'mismatched-304' });
+
+    this.headersArrived = true;
+    const { freshness, maxObjectBytes } = this.context;
+    const verdict = checkStorable({ method: 'GET', headers: this.request.requestHeaders }, { status: upstream.status, headers }, freshness);
+    const vary = varyFieldNames(headers);
+    const varyNames = vary === '*' ? [] : vary;
+    const declared = contentLength(headers);
+    let notStored: NotStorableReason | 'too-large' | undefined = verdict.storable ? undefined : verdict.reason;
+    if (notStored === undefined && declared !== undefined && declared > maxObjectBytes) notStored = 'too-large';
+    const shareable = notStored === undefined;
+    const varyKey = secondaryKey(varyNames, this.request.requestHeaders);
+    this.joinableAfterHeaders = shareable;
+    if (!shareable) this.context.onSettled(this);
+    if (stale && !shareable) this.context.cache.store.delete(stale.storedKey); // §4.3.3: the new response replaces it
+
+    const sharedHeaders = shareable ? withoutUnsharedFields(headers, this.context.freshness) : headers;
+    const tee = new BodyTee(upstream.body, {
+      buffer: shareable,
+      maxBytes: maxObjectBytes,
+      expectedBytes: declared,
+      onComplete: (body) => this.store(upstream, sharedHeaders, body, varyNames, varyKey),
+      onDone: () => {
+        this.joinableAfterHeaders = false;
+        this.context.onSettled(this);
+      },
+    });
+    return { kind: 'response', status: upstream.status, headers, sharedHeaders, tee, shareable, notStored, varyNames, varyKey };
+  }
+
+  private freshen(stale: StaleCopy, headers: HeaderMap, upstream: UpstreamResponse): FetchOutcome {
+    if (!notModifiedMatchesStored(stale.entry.headers, headers)) return { kind: 'mismatched-304' };
+    const merged = mergeStoredHeaders(stale.entry.headers, headers);
+    // A 304 may carry a new Vary: the variant key follows it, for the request that revalidated.
+    const vary = varyFieldNames(merged);
+    const varyNames = vary === '*' ? [] : vary;
+    const entry: CacheEntry = {
+      ...stale.entry,
+      headers: merged,
+      varyNames,
+      varyKey: secondaryKey(varyNames, this.request.requestHeaders),
+      requestTimeMs: upstream.requestTimeMs,
+      responseTimeMs: upstream.responseTimeMs,
+      initialAgeMs: initialAgeMs({ headers: upstream.headers, requestTimeMs: upstream.requestTimeMs, responseTimeMs: upstream.responseTimeMs }),
+      invalidated: false,
+    };
+    if (!this.invalidated && vary !== '*') {
+      if (entry.varyKey !== stale.entry.varyKey) this.context.cache.store.delete(stale.storedKey);
+      this.context.cache.put(this.request.primaryKey, entry);
+    }
+    return { kind: 'not-modified', entry };
+  }
+
+  private store(upstream: UpstreamResponse, headers: HeaderMap, body: Buffer, varyNames: readonly string[], varyKey: string): void {
+    if (this.invalidated) return;
+    const stored: HeaderMap = { ...headers };
+    delete stored['age']; // recomputed on every use from initialAgeMs
+    const entry: CacheEntry = {
+      status: upstream.status,
+      headers: stored,
+      body,
+      requestTimeMs: upstream.requestTimeMs,
+      responseTimeMs: upstream.responseTimeMs,
+      initialAgeMs: initialAgeMs({ headers: upstream.headers, requestTimeMs: upstream.requestTimeMs, responseTimeMs: upstream.responseTimeMs }),
+      varyNames,
+      varyKey,
+      invalidated: false,
+    };
+    const { stale } = this.request;
+    if (stale && stale.entry.varyKey !== varyKey) this.context.cache.store.delete(stale.storedKey);
+    this.context.cache.put(this.request.primaryKey, entry);
+  }
+}
+
+/** RFC 9111 §5.2.2.4, §5.2.2.7: fields named by no-cache="…" or private="…" are not shared. */
+function withoutUnsharedFields(headers: HeaderMap, freshness: FreshnessOptions): HeaderMap {
+  const { cc } = effectiveDirectives(headers, freshness);
+  if (cc.privateFields.length === 0 && cc.noCacheFields.length === 0) return headers;
+  const shared: HeaderMap = { ...headers };
+  for (const name of cc.privateFields) delete shared[name];
+  for (const name of cc.noCacheFields) delete shared[name];
+  return shared;
+}
+
+function contentLength(headers: HeaderMap): number | undefined {
+  const value = headers['content-length'];
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** Relays 102 and 103 to the client (RFC 9110 §15.2); 100 is node's own business. */
+export function relayInterim(res: ServerResponse): (status: number, headers: HeaderMap) => void {
+  return (status, headers) => {
+    if (res.headersSent || res.destroyed) return;
+    if (status === 102) res.writeProcessing();
+    else if (status === 103) res.writeEarlyHints(headers as Record<string, string | string[]>);
+  };
+}
