@@ -49,6 +49,32 @@ function staleForbidden(cc: CacheControl): boolean {
   return cc.mustRevalidate || cc.proxyRevalidate || cc.sMaxAge !== undefined;
 }
 
+interface StoredFacts {
+  status: number;
+  opts: FreshnessOptions;
+  directives: ReturnType<typeof effectiveDirectives>;
+  lifetimeMs: number;
+}
+
+/**
+ * Parsed directives and freshness lifetime of a stored response, computed once per header map.
+ * Pure in effect: stored header maps are never mutated (a 304 merge makes a new one), and the
+ * facts depend only on the map, the status and the options, all checked here.
+ */
+const factsByHeaders = new WeakMap<HeaderMap, StoredFacts>();
+
+function storedFacts(stored: { status: number; headers: HeaderMap }, opts: FreshnessOptions): StoredFacts {
+  const known = factsByHeaders.get(stored.headers);
+  if (known && known.opts === opts && known.status === stored.status) return known;
+  const directives = effectiveDirectives(stored.headers, opts);
+  const lifetimeMs = freshnessLifetimeFrom(stored.status, stored.headers, directives, opts).lifetimeMs;
+  const facts = { status: stored.status, opts, directives, lifetimeMs };
+  factsByHeaders.set(stored.headers, facts);
+  return facts;
+}
+
+const NO_REQUEST_DIRECTIVES: CacheControl = Object.freeze(parseCacheControl(undefined));
+
 /**
  * RFC 9111 §4: how to answer `req` (a GET or HEAD; unsafe methods are written through by the
  * caller, §4) with the stored response at time `nowMs`.
@@ -60,10 +86,11 @@ export function decideReuse(
   opts: ReuseOptions,
 ): ReuseDecision {
   const ageMs = currentAgeMs(stored, nowMs);
-  const directives = effectiveDirectives(stored.headers, opts);
-  const cc = directives.cc;
-  const ttlMs = freshnessLifetimeFrom(stored.status, stored.headers, directives, opts).lifetimeMs - ageMs;
-  const reqCc = parseCacheControl(req.headers['cache-control']);
+  const facts = storedFacts(stored, opts);
+  const cc = facts.directives.cc;
+  const ttlMs = facts.lifetimeMs - ageMs;
+  const requestCc = req.headers['cache-control'];
+  const reqCc = requestCc === undefined ? NO_REQUEST_DIRECTIVES : parseCacheControl(requestCc);
   const revalidate = (reason: RevalidateReason): ReuseDecision =>
     // RFC 9111 §5.2.1.7: only-if-cached turns any need to contact the origin into a 504.
     reqCc.onlyIfCached ? { action: 'unsatisfiable-only-if-cached' } : { action: 'revalidate', ageMs, ttlMs, reason };
@@ -113,13 +140,13 @@ export function staleIfErrorAllowed(
   nowMs: number,
   opts: ReuseOptions,
 ): boolean {
-  const directives = effectiveDirectives(stored.headers, opts);
-  const cc = directives.cc;
+  const facts = storedFacts(stored, opts);
+  const cc = facts.directives.cc;
   // RFC 9111 §4.2.4: no-cache, must-revalidate, proxy-revalidate and s-maxage forbid it.
   if (staleForbidden(cc) || (cc.noCache && cc.noCacheFields.length === 0)) return false;
   // RFC 9111 §4.4: an invalidated entry must be validated before any use.
   if (stored.invalidated) return false;
-  const ttlMs = freshnessLifetimeFrom(stored.status, stored.headers, directives, opts).lifetimeMs - currentAgeMs(stored, nowMs);
+  const ttlMs = facts.lifetimeMs - currentAgeMs(stored, nowMs);
   const stalenessMs = Math.max(0, -ttlMs);
   const reqCc = parseCacheControl(req.headers['cache-control']);
   // RFC 5861 §4: stale-if-error in the response, or in the request.

@@ -16,7 +16,7 @@ export interface Exchange {
   url: string;
   /** The URL part of the cache key. */
   primaryKey: string;
-  /** Request fields; repeated field lines are kept as arrays (node's headersDistinct). */
+  /** Request fields as node parsed them: list fields joined with ", ", Set-Cookie an array. */
   headers: HeaderMap;
 }
 
@@ -57,7 +57,7 @@ export function createExchange(req: IncomingMessage, res: ServerResponse): Excha
     host,
     url: `http://${host}${path === '*' ? '/' : path}`,
     primaryKey: primaryKeyOf(host, path),
-    headers: req.headersDistinct as HeaderMap,
+    headers: req.headers as HeaderMap,
   };
 }
 

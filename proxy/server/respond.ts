@@ -21,24 +21,46 @@ export function labelResponse(headers: HeaderMap, labels: ResponseLabels, status
 }
 
 /**
+ * The fields every use of an entry sends, as a flat [name, value, ...] list, built once per
+ * entry: stored fields, Content-Length from the body, Via. Age and Cache-Status vary per use.
+ */
+const servedFields = new WeakMap<CacheEntry, string[]>();
+const PER_USE_FIELDS = new Set(['content-length', 'via', 'age', 'cache-status']);
+
+function entryFields(entry: CacheEntry, labels: ResponseLabels): string[] {
+  let fields = servedFields.get(entry);
+  if (fields) return fields;
+  fields = [];
+  for (const name in entry.headers) {
+    const value = entry.headers[name];
+    if (value === undefined || PER_USE_FIELDS.has(name)) continue;
+    if (name === 'cdn-cache-control' && !labels.forwardCdnCacheControl) continue;
+    if (typeof value === 'string') fields.push(name, value);
+    else for (const line of value) fields.push(name, line);
+  }
+  fields.push('content-length', String(entry.body.length), 'via', appendField(entry.headers['via'], `1.1 ${labels.cacheName}`));
+  servedFields.set(entry, fields);
+  return fields;
+}
+
+/**
  * Answers from a stored entry with its current Age; a 304 when the client's own conditional
  * matches it (RFC 9110 §13.2.2), headers alone for HEAD.
  */
 export function sendEntry(ex: Exchange, entry: CacheEntry, ageMs: number, labels: ResponseLabels, status: CacheStatusFields): void {
   const { res } = ex;
   const age = String(Math.max(0, Math.floor(ageMs / 1000)));
-  if (clientConditionalResult(ex, entry) === 'not-modified') {
+  if ((ex.headers['if-none-match'] !== undefined || ex.headers['if-modified-since'] !== undefined) && clientConditionalResult(ex, entry) === 'not-modified') {
     const headers = notModifiedHeaders(entry.headers);
     headers['age'] = age;
     res.writeHead(304, labelResponse(headers, labels, status) as Record<string, string | string[]>);
     res.end();
     return;
   }
-  const headers: HeaderMap = { ...entry.headers };
-  if (!labels.forwardCdnCacheControl) delete headers['cdn-cache-control'];
-  headers['age'] = age;
-  headers['content-length'] = String(entry.body.length);
-  res.writeHead(entry.status, labelResponse(headers, labels, status) as Record<string, string | string[]>);
+  const fields = entryFields(entry, labels).slice();
+  const upstreamStatus = entry.headers['cache-status'];
+  fields.push('age', age, 'cache-status', appendField(upstreamStatus, formatCacheStatus(labels.cacheName, status)));
+  res.writeHead(entry.status, fields as unknown as Record<string, string>);
   if (ex.method === 'HEAD') res.end();
   else res.end(entry.body);
 }

@@ -1,0 +1,95 @@
+// Starting and stopping the processes a bench scenario measures. Each runs on 127.0.0.1, prints
+// its URL, and is stopped by its own PID.
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/mini-cdn.js', import.meta.url));
+
+export interface Started {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** True when `taskset` can pin processes to cores (Linux with util-linux). */
+export const CAN_PIN = (() => {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Pins this process (the load generator) to one core, so that it does not steal the server's. */
+export function pinSelf(cpu: number): boolean {
+  if (!CAN_PIN) return false;
+  execFileSync('taskset', ['-cp', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  return true;
+}
+
+/**
+ * Runs `node script ...args` (pinned to `cpu` when given and possible) and resolves once it
+ * prints an http://127.0.0.1:PORT URL. taskset execs node, so the PID is node's own.
+ */
+export function startNode(name: string, script: string, args: string[], options: { nodeFlags?: string[]; cpu?: number } = {}): Promise<Started> {
+  const command = [process.execPath, ...(options.nodeFlags ?? []), script, ...args];
+  const pinned = options.cpu !== undefined && CAN_PIN ? ['taskset', '-c', String(options.cpu), ...command] : command;
+  const child = spawn(pinned[0] as string, pinned.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 15_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+      const match = /http:\/\/127\.0\.0\.1:\d+/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ name, url: match[0], child, stop: () => stopChild(child) });
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}) before listening: ${output}`));
+    });
+  });
+}
+
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds (user + system) a process has used, from /proc (Linux); undefined elsewhere.
+ * Steadier than throughput on a shared machine: CPU per request does not depend on how much
+ * of the core the neighbours left us.
+ */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
