@@ -5,6 +5,8 @@ import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { MiniCdnError } from '../common/errors.js';
+import { evaluateRange, formatContentRange } from '../proxy/policy/index.js';
+import type { ByteRange } from '../proxy/policy/index.js';
 import { computeEtag, handleSpecial, readBody, seedResources, toBuffer } from './resources.js';
 import type { OutHeaders, RequestContext, SeedSpec } from './resources.js';
 
@@ -215,9 +217,25 @@ export function createDemoOrigin(opts: DemoOriginOptions = {}): DemoOrigin {
       res.end();
       return;
     }
+    const part = status === 200 && method === 'GET' ? singleRange(req, headers, body.length) : undefined;
+    if (part) {
+      // RFC 9110 §14: one range as 206 (several ranges are answered whole, which §14.2 allows).
+      ctx.head(206, { ...headers, 'content-range': formatContentRange(part, body.length), 'content-length': String(part.end - part.start + 1) });
+      res.end(body.subarray(part.start, part.end + 1));
+      return;
+    }
     ctx.head(status, headers);
     if (method === 'HEAD' || NO_BODY_STATUSES.has(status)) res.end();
     else res.end(body);
+  }
+
+  function singleRange(req: IncomingMessage, headers: OutHeaders, length: number): ByteRange | undefined {
+    const range = req.headers.range;
+    if (range === undefined) return undefined;
+    const ifRange = req.headers['if-range'];
+    if (ifRange !== undefined && ifRange !== headers['etag']) return undefined;
+    const wanted = evaluateRange(range, length);
+    return wanted.kind === 'ranges' && wanted.ranges.length === 1 ? wanted.ranges[0] : undefined;
   }
 
   async function putResource(ctx: RequestContext, path: string): Promise<void> {

@@ -28,4 +28,15 @@ export interface CacheEntry {
   varyKey: string;
   /** Set by a soft invalidation: the entry must be revalidated before its next use. */
   invalidated: boolean;
+  /**
+   * Present on a partial entry (RFC 9111 §3.3): the byte ranges of the representation stored so
+   * far; `body` is then empty and `status` is 206. Such an entry serves only ranges it holds.
+   */
+  parts?: StoredParts;
+}
+
+/** Pieces of one representation: sorted by start, neither overlapping nor adjacent. */
+export interface StoredParts {
+  completeLength: number;
+  pieces: Array<{ start: number; data: Buffer }>;
 }

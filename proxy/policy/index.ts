@@ -13,3 +13,5 @@ export * from './update.js';
 export * from './hop-by-hop.js';
 export * from './invalidation.js';
 export * from './cache-status.js';
+export * from './ranges.js';
+export * from './multipart.js';

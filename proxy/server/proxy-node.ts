@@ -51,8 +51,14 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
       sendError(res, asMiniCdnError(err), labels, { fwd: 'bypass' });
       return;
     }
-    const work = SAFE_FOR_CACHE.has(ex.method) ? engine.serveCacheable(ex) : engine.passThrough(ex, { fwd: 'method' });
-    work.catch((err: unknown) => sendError(res, asMiniCdnError(err), labels, { fwd: 'bypass' }));
+    const fail = (err: unknown): void => sendError(res, asMiniCdnError(err), labels, { fwd: 'bypass' });
+    try {
+      // The hit path answers synchronously; only trips to the origin return a promise.
+      const work = SAFE_FOR_CACHE.has(ex.method) ? engine.serveCacheable(ex) : engine.passThrough(ex, { fwd: 'method' });
+      if (work) work.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
   });
 
   const upgrades = createUpgradeTunnel(options.origin);

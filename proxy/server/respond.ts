@@ -7,6 +7,7 @@ import type { CacheStatusFields } from '../policy/index.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import type { Exchange } from './exchange.js';
 import { appendField } from './forwarding.js';
+import { sendRange } from './range-response.js';
 
 export interface ResponseLabels {
   cacheName: string;
@@ -24,11 +25,11 @@ export function labelResponse(headers: HeaderMap, labels: ResponseLabels, status
  * The fields every use of an entry sends, as a flat [name, value, ...] list, built once per
  * entry: stored fields, Content-Length from the body, Via. Age and Cache-Status vary per use.
  */
-const servedFields = new WeakMap<CacheEntry, string[]>();
+const fieldsByEntry = new WeakMap<CacheEntry, string[]>();
 const PER_USE_FIELDS = new Set(['content-length', 'via', 'age', 'cache-status']);
 
 function entryFields(entry: CacheEntry, labels: ResponseLabels): string[] {
-  let fields = servedFields.get(entry);
+  let fields = fieldsByEntry.get(entry);
   if (fields) return fields;
   fields = [];
   for (const name in entry.headers) {
@@ -39,27 +40,33 @@ function entryFields(entry: CacheEntry, labels: ResponseLabels): string[] {
     else for (const line of value) fields.push(name, line);
   }
   fields.push('content-length', String(entry.body.length), 'via', appendField(entry.headers['via'], `1.1 ${labels.cacheName}`));
-  servedFields.set(entry, fields);
+  fieldsByEntry.set(entry, fields);
+  return fields;
+}
+
+/** The fields for one use of an entry: its served fields plus Age and this use's Cache-Status. */
+export function servedFields(entry: CacheEntry, ageMs: number, labels: ResponseLabels, status: CacheStatusFields): string[] {
+  const fields = entryFields(entry, labels).slice();
+  const age = String(Math.max(0, Math.floor(ageMs / 1000)));
+  fields.push('age', age, 'cache-status', appendField(entry.headers['cache-status'], formatCacheStatus(labels.cacheName, status)));
   return fields;
 }
 
 /**
  * Answers from a stored entry with its current Age; a 304 when the client's own conditional
- * matches it (RFC 9110 §13.2.2), headers alone for HEAD.
+ * matches it (RFC 9110 §13.2.2), a 206 or 416 for a Range (range-response.ts), headers alone for HEAD.
  */
 export function sendEntry(ex: Exchange, entry: CacheEntry, ageMs: number, labels: ResponseLabels, status: CacheStatusFields): void {
   const { res } = ex;
-  const age = String(Math.max(0, Math.floor(ageMs / 1000)));
   if ((ex.headers['if-none-match'] !== undefined || ex.headers['if-modified-since'] !== undefined) && clientConditionalResult(ex, entry) === 'not-modified') {
     const headers = notModifiedHeaders(entry.headers);
-    headers['age'] = age;
+    headers['age'] = String(Math.max(0, Math.floor(ageMs / 1000)));
     res.writeHead(304, labelResponse(headers, labels, status) as Record<string, string | string[]>);
     res.end();
     return;
   }
-  const fields = entryFields(entry, labels).slice();
-  const upstreamStatus = entry.headers['cache-status'];
-  fields.push('age', age, 'cache-status', appendField(upstreamStatus, formatCacheStatus(labels.cacheName, status)));
+  const fields = servedFields(entry, ageMs, labels, status);
+  if (ex.method === 'GET' && ex.headers['range'] !== undefined && sendRange(res, ex.headers, entry, fields)) return;
   res.writeHead(entry.status, fields as unknown as Record<string, string>);
   if (ex.method === 'HEAD') res.end();
   else res.end(entry.body);

@@ -4,18 +4,9 @@
 // it may use it (see cache-engine.ts), so nobody is handed a response meant for someone else.
 import type { ServerResponse } from 'node:http';
 import type { MiniCdnError } from '../../common/errors.js';
-import {
-  checkStorable,
-  effectiveDirectives,
-  formatHttpDate,
-  initialAgeMs,
-  mergeStoredHeaders,
-  notModifiedMatchesStored,
-  secondaryKey,
-  varyFieldNames,
-  endToEndHeaders,
-} from '../policy/index.js';
+import { checkStorable, mergeStoredHeaders, notModifiedMatchesStored } from '../policy/index.js';
 import type { FreshnessOptions, NotStorableReason } from '../policy/index.js';
+import { contentLength, freshenedEntry, newEntry, responseFields, variantOf, withoutUnsharedFields } from './entries.js';
 import type { VariantCache } from '../store/variant-cache.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import { classifyUpstreamError } from '../upstream/origin-client.js';
@@ -110,32 +101,30 @@ export class SharedFetch {
 
   private classify(upstream: UpstreamResponse): FetchOutcome {
     const { stale } = this.request;
-    const headers = endToEndHeaders(upstream.headers);
-    // RFC 9110 §6.6.1: a cache records when a response without Date was received.
-    if (headers['date'] === undefined) headers['date'] = formatHttpDate(upstream.responseTimeMs);
+    const headers = responseFields(upstream);
     if (upstream.status === 304 && stale) return this.settle(this.freshen(stale, headers, upstream));
     if (upstream.status === 304) return this.settle({ kind: 'mismatched-304' });
 
     this.headersArrived = true;
     const { freshness, maxObjectBytes } = this.context;
     const verdict = checkStorable({ method: 'GET', headers: this.request.requestHeaders }, { status: upstream.status, headers }, freshness);
-    const vary = varyFieldNames(headers);
-    const varyNames = vary === '*' ? [] : vary;
+    const { varyNames, varyKey } = variantOf(headers, this.request.requestHeaders);
     const declared = contentLength(headers);
     let notStored: NotStorableReason | 'too-large' | undefined = verdict.storable ? undefined : verdict.reason;
     if (notStored === undefined && declared !== undefined && declared > maxObjectBytes) notStored = 'too-large';
     const shareable = notStored === undefined;
-    const varyKey = secondaryKey(varyNames, this.request.requestHeaders);
     this.joinableAfterHeaders = shareable;
     if (!shareable) this.context.onSettled(this);
-    if (stale && !shareable) this.context.cache.store.delete(stale.storedKey); // §4.3.3: the new response replaces it
+    // §4.3.3: a new full response replaces the stale copy; a 5xx does not (the copy may still
+    // serve under stale-if-error, §4.2.4).
+    if (stale && !shareable && upstream.status < 500) this.context.cache.store.delete(stale.storedKey);
 
     const sharedHeaders = shareable ? withoutUnsharedFields(headers, this.context.freshness) : headers;
     const tee = new BodyTee(upstream.body, {
       buffer: shareable,
       maxBytes: maxObjectBytes,
       expectedBytes: declared,
-      onComplete: (body) => this.store(upstream, sharedHeaders, body, varyNames, varyKey),
+      onComplete: (body) => this.store(upstream, sharedHeaders, body),
       onDone: () => {
         this.joinableAfterHeaders = false;
         this.context.onSettled(this);
@@ -147,61 +136,21 @@ export class SharedFetch {
   private freshen(stale: StaleCopy, headers: HeaderMap, upstream: UpstreamResponse): FetchOutcome {
     if (!notModifiedMatchesStored(stale.entry.headers, headers)) return { kind: 'mismatched-304' };
     const merged = mergeStoredHeaders(stale.entry.headers, headers);
-    // A 304 may carry a new Vary: the variant key follows it, for the request that revalidated.
-    const vary = varyFieldNames(merged);
-    const varyNames = vary === '*' ? [] : vary;
-    const entry: CacheEntry = {
-      ...stale.entry,
-      headers: merged,
-      varyNames,
-      varyKey: secondaryKey(varyNames, this.request.requestHeaders),
-      requestTimeMs: upstream.requestTimeMs,
-      responseTimeMs: upstream.responseTimeMs,
-      initialAgeMs: initialAgeMs({ headers: upstream.headers, requestTimeMs: upstream.requestTimeMs, responseTimeMs: upstream.responseTimeMs }),
-      invalidated: false,
-    };
-    if (!this.invalidated && vary !== '*') {
+    const entry = freshenedEntry(stale.entry, merged, upstream, this.request.requestHeaders);
+    if (!this.invalidated && !variantOf(merged, this.request.requestHeaders).varyStar) {
       if (entry.varyKey !== stale.entry.varyKey) this.context.cache.store.delete(stale.storedKey);
       this.context.cache.put(this.request.primaryKey, entry);
     }
     return { kind: 'not-modified', entry };
   }
 
-  private store(upstream: UpstreamResponse, headers: HeaderMap, body: Buffer, varyNames: readonly string[], varyKey: string): void {
+  private store(upstream: UpstreamResponse, fields: HeaderMap, body: Buffer): void {
     if (this.invalidated) return;
-    const stored: HeaderMap = { ...headers };
-    delete stored['age']; // recomputed on every use from initialAgeMs
-    const entry: CacheEntry = {
-      status: upstream.status,
-      headers: stored,
-      body,
-      requestTimeMs: upstream.requestTimeMs,
-      responseTimeMs: upstream.responseTimeMs,
-      initialAgeMs: initialAgeMs({ headers: upstream.headers, requestTimeMs: upstream.requestTimeMs, responseTimeMs: upstream.responseTimeMs }),
-      varyNames,
-      varyKey,
-      invalidated: false,
-    };
+    const entry = newEntry(upstream, fields, body, this.request.requestHeaders);
     const { stale } = this.request;
-    if (stale && stale.entry.varyKey !== varyKey) this.context.cache.store.delete(stale.storedKey);
+    if (stale && stale.entry.varyKey !== entry.varyKey) this.context.cache.store.delete(stale.storedKey);
     this.context.cache.put(this.request.primaryKey, entry);
   }
-}
-
-/** RFC 9111 §5.2.2.4, §5.2.2.7: fields named by no-cache="…" or private="…" are not shared. */
-function withoutUnsharedFields(headers: HeaderMap, freshness: FreshnessOptions): HeaderMap {
-  const { cc } = effectiveDirectives(headers, freshness);
-  if (cc.privateFields.length === 0 && cc.noCacheFields.length === 0) return headers;
-  const shared: HeaderMap = { ...headers };
-  for (const name of cc.privateFields) delete shared[name];
-  for (const name of cc.noCacheFields) delete shared[name];
-  return shared;
-}
-
-function contentLength(headers: HeaderMap): number | undefined {
-  const value = headers['content-length'];
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) return undefined;
-  return Number(value);
 }
 
 /** Relays 102 and 103 to the client (RFC 9110 §15.2); 100 is node's own business. */

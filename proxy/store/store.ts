@@ -34,9 +34,10 @@ export interface CacheStore {
   onRemove(listener: (key: string, entry: CacheEntry, reason: RemovalReason) => void): void;
 }
 
-/** Bytes an entry costs: body, header names and values, the key, and a fixed overhead for the record. */
+/** Bytes an entry costs: body (or stored pieces), header names and values, the key, and a fixed overhead. */
 export function entrySizeBytes(key: string, entry: CacheEntry): number {
   let size = 200 + key.length * 2 + entry.body.length + entry.varyKey.length * 2;
+  if (entry.parts) for (const piece of entry.parts.pieces) size += piece.data.length + 32;
   for (const name in entry.headers) {
     const value = entry.headers[name];
     if (value === undefined) continue;

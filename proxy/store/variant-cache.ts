@@ -44,6 +44,11 @@ export class VariantCache {
     return { found: false, miss: 'vary-miss' };
   }
 
+  /** The stored variant with this key, without touching recency. */
+  peekVariant(primaryKey: string, varyKey: string): CacheEntry | undefined {
+    return this.store.peek(primaryKey + SEP + varyKey);
+  }
+
   /** Stores a variant; false when the store refused it (too large). */
   put(primaryKey: string, entry: CacheEntry): boolean {
     const storedKey = primaryKey + SEP + entry.varyKey;

@@ -1,0 +1,33 @@
+// What the parts of one node's request handling share: options, the cache, the origin client,
+// the counters, and invalidation. Built once by the engine.
+import type { VariantCache } from '../store/variant-cache.js';
+import type { OriginClient } from '../upstream/origin-client.js';
+import type { ProxyOptions } from './options.js';
+import type { ResponseLabels } from './respond.js';
+
+export interface EngineStats {
+  hits: number;
+  misses: number;
+  revalidations: number;
+  notModified: number;
+  collapsed: number;
+  staleServed: number;
+  passThrough: number;
+  upstreamErrors: number;
+  invalidations: number;
+  rangeHits: number;
+}
+
+export function emptyStats(): EngineStats {
+  return { hits: 0, misses: 0, revalidations: 0, notModified: 0, collapsed: 0, staleServed: 0, passThrough: 0, upstreamErrors: 0, invalidations: 0, rangeHits: 0 };
+}
+
+export interface NodeContext {
+  readonly options: ProxyOptions;
+  readonly labels: ResponseLabels;
+  readonly cache: VariantCache;
+  readonly client: OriginClient;
+  readonly counters: EngineStats;
+  /** Drops every variant of a URL and keeps fetches under way from storing their result. */
+  invalidateUrl(primaryKey: string): number;
+}

@@ -1,0 +1,79 @@
+// Turning origin responses into stored entries, shared by fills, revalidations, HEAD refreshes
+// and cacheable POST responses, so that every path stores the same shape.
+import {
+  effectiveDirectives,
+  endToEndHeaders,
+  formatHttpDate,
+  initialAgeMs,
+  secondaryKey,
+  varyFieldNames,
+} from '../policy/index.js';
+import type { FreshnessOptions } from '../policy/index.js';
+import type { CacheEntry, HeaderMap } from '../types.js';
+import type { UpstreamResponse } from '../upstream/origin-client.js';
+
+type Timed = Pick<UpstreamResponse, 'status' | 'headers' | 'requestTimeMs' | 'responseTimeMs'>;
+
+/** End-to-end fields of an origin response; Date added when it has none (RFC 9110 §6.6.1). */
+export function responseFields(upstream: Timed): HeaderMap {
+  const headers = endToEndHeaders(upstream.headers);
+  if (headers['date'] === undefined) headers['date'] = formatHttpDate(upstream.responseTimeMs);
+  return headers;
+}
+
+/** RFC 9111 §5.2.2.4, §5.2.2.7: fields named by no-cache="…" or private="…" are not shared. */
+export function withoutUnsharedFields(headers: HeaderMap, freshness: FreshnessOptions): HeaderMap {
+  const { cc } = effectiveDirectives(headers, freshness);
+  if (cc.privateFields.length === 0 && cc.noCacheFields.length === 0) return headers;
+  const shared: HeaderMap = { ...headers };
+  for (const name of cc.privateFields) delete shared[name];
+  for (const name of cc.noCacheFields) delete shared[name];
+  return shared;
+}
+
+/** The variant a response is stored as, for the request that fetched it (RFC 9111 §4.1). */
+export function variantOf(headers: HeaderMap, requestHeaders: HeaderMap): { varyStar: boolean; varyNames: readonly string[]; varyKey: string } {
+  const vary = varyFieldNames(headers);
+  const varyNames = vary === '*' ? [] : vary;
+  return { varyStar: vary === '*', varyNames, varyKey: secondaryKey(varyNames, requestHeaders) };
+}
+
+/** A new entry from a complete response; `fields` are what may be shared (see above). */
+export function newEntry(upstream: Timed, fields: HeaderMap, body: Buffer, requestHeaders: HeaderMap): CacheEntry {
+  const stored: HeaderMap = { ...fields };
+  delete stored['age']; // recomputed on every use from initialAgeMs
+  const { varyNames, varyKey } = variantOf(fields, requestHeaders);
+  return {
+    status: upstream.status,
+    headers: stored,
+    body,
+    requestTimeMs: upstream.requestTimeMs,
+    responseTimeMs: upstream.responseTimeMs,
+    initialAgeMs: initialAgeMs({ headers: upstream.headers, requestTimeMs: upstream.requestTimeMs, responseTimeMs: upstream.responseTimeMs }),
+    varyNames,
+    varyKey,
+    invalidated: false,
+  };
+}
+
+/** The stored entry with fields merged from a 304 or a matching HEAD (§4.3.4, §4.3.5), fresh again. */
+export function freshenedEntry(stale: CacheEntry, merged: HeaderMap, upstream: Timed, requestHeaders: HeaderMap): CacheEntry {
+  // A new Vary moves the entry to the variant of the request that revalidated it.
+  const { varyNames, varyKey } = variantOf(merged, requestHeaders);
+  return {
+    ...stale,
+    headers: merged,
+    varyNames,
+    varyKey,
+    requestTimeMs: upstream.requestTimeMs,
+    responseTimeMs: upstream.responseTimeMs,
+    initialAgeMs: initialAgeMs({ headers: upstream.headers, requestTimeMs: upstream.requestTimeMs, responseTimeMs: upstream.responseTimeMs }),
+    invalidated: false,
+  };
+}
+
+export function contentLength(headers: HeaderMap): number | undefined {
+  const value = headers['content-length'];
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}

@@ -1,0 +1,89 @@
+// Methods the cache does not answer itself: forwarded with their body, streamed back. A
+// successful unsafe request invalidates what it changed (RFC 9111 §4.4), and a POST response
+// that names its own URL in Content-Location with explicit freshness is stored for later GETs
+// of that URL (RFC 9111 §4, RFC 9110 §9.3.3).
+import { pipeline } from 'node:stream';
+import {
+  checkStorable,
+  hasExplicitFreshness,
+  invalidatesOnResponse,
+  invalidationTargets,
+} from '../policy/index.js';
+import type { CacheStatusFields } from '../policy/index.js';
+import { classifyUpstreamError } from '../upstream/origin-client.js';
+import type { UpstreamResponse } from '../upstream/origin-client.js';
+import { BodyTee } from './body-tee.js';
+import type { NodeContext } from './context.js';
+import { contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
+import { primaryKeyOfUrl } from './exchange.js';
+import type { Exchange } from './exchange.js';
+import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
+import { labelResponse, sendError } from './respond.js';
+import { relayInterim } from './shared-fetch.js';
+
+export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheStatusFields): Promise<void> {
+  ctx.counters.passThrough++;
+  const { req, res } = ex;
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  let upstream: UpstreamResponse;
+  try {
+    upstream = await ctx.client.request({
+      method: ex.method,
+      path: ex.path,
+      headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false),
+      body: hasBody ? req : null,
+      signal: abort.signal,
+      onInfo: relayInterim(res),
+    });
+  } catch (err) {
+    ctx.counters.upstreamErrors++;
+    return sendError(res, classifyUpstreamError(err), ctx.labels, status);
+  }
+  if (invalidatesOnResponse(ex.method, upstream.status)) {
+    for (const target of invalidationTargets(ex.url, upstream.headers)) {
+      const key = primaryKeyOfUrl(target);
+      if (key !== undefined) ctx.invalidateUrl(key);
+    }
+  }
+  const storeAsGet = ex.method === 'POST' && postAnswersGet(ctx, ex, upstream);
+  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
+  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, { ...status, fwdStatus: upstream.status, stored: storeAsGet || undefined }) as Record<string, string | string[]>);
+  if (!storeAsGet) {
+    pipeline(upstream.body, res, (err) => {
+      if (err) res.destroy();
+    });
+    return;
+  }
+  const fields = withoutUnsharedFields(responseFields(upstream), ctx.options.freshness);
+  const tee = new BodyTee(upstream.body, {
+    buffer: true,
+    maxBytes: ctx.options.maxObjectBytes,
+    expectedBytes: contentLength(fields),
+    onComplete: (body) => ctx.cache.put(ex.primaryKey, newEntry(upstream, fields, body, ex.headers)),
+    onDone: () => undefined,
+  });
+  if (!tee.attach(res)) res.destroy();
+}
+
+/** RFC 9111 §4: a POST response may answer a later GET when it says it is that URL's representation. */
+function postAnswersGet(ctx: NodeContext, ex: Exchange, upstream: UpstreamResponse): boolean {
+  if (upstream.status !== 200) return false;
+  const location = upstream.headers['content-location'];
+  if (typeof location !== 'string') return false;
+  let target: string;
+  try {
+    target = new URL(location, ex.url).href;
+  } catch {
+    return false;
+  }
+  if (target !== new URL(ex.url).href) return false;
+  const fields = responseFields(upstream);
+  if (!hasExplicitFreshness(fields, ctx.options.freshness)) return false;
+  const declared = contentLength(fields);
+  if (declared !== undefined && declared > ctx.options.maxObjectBytes) return false;
+  return checkStorable({ method: 'GET', headers: ex.headers }, { status: upstream.status, headers: fields }, ctx.options.freshness).storable;
+}

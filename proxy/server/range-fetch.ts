@@ -1,0 +1,129 @@
+// Range requests the cache cannot answer from a complete entry (RFC 9111 §3.3, §3.4): a range
+// miss is forwarded with its Range; a 206 of one part is relayed and stored as a piece of the
+// representation, pieces of the same representation (same strong validator) are combined, and
+// once they cover it the entry becomes complete. A partial entry answers the ranges it holds.
+import { pipeline } from 'node:stream';
+import { MiniCdnError } from '../../common/errors.js';
+import {
+  addPiece,
+  canCombineParts,
+  checkStorable,
+  decideReuse,
+  evaluateRange,
+  ifRangeAllows,
+  isComplete,
+  parseContentRange,
+  singleField,
+  sliceParts,
+} from '../policy/index.js';
+import type { CacheStatusFields } from '../policy/index.js';
+import type { HeaderMap, StoredParts } from '../types.js';
+import { classifyUpstreamError } from '../upstream/origin-client.js';
+import type { UpstreamResponse } from '../upstream/origin-client.js';
+import { BodyTee } from './body-tee.js';
+import type { NodeContext } from './context.js';
+import { contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
+import type { Exchange } from './exchange.js';
+import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
+import { sendOnePart, sendUnsatisfiable } from './range-response.js';
+import { labelResponse, sendError, servedFields } from './respond.js';
+import { relayInterim } from './shared-fetch.js';
+import type { StaleCopy } from './shared-fetch.js';
+
+type Fwd = NonNullable<CacheStatusFields['fwd']>;
+const EMPTY = Buffer.alloc(0);
+
+/** A partial entry was found: serve the range from its pieces when it can, else fetch. */
+export function servePartial(ctx: NodeContext, ex: Exchange, partial: StaleCopy, onlyIfCached: boolean, fullFill: (fwd: Fwd) => Promise<void>): Promise<void> | void {
+  const parts = partial.entry.parts as StoredParts;
+  const range = ex.method === 'GET' ? singleField(ex.headers, 'range') : undefined;
+  if (range !== undefined) {
+    const decision = decideReuse(partial.entry, ex, Date.now(), ctx.options.freshness);
+    if (decision.action === 'serve' && ifRangeAllows(ex.headers, partial.entry.headers)) {
+      const wanted = evaluateRange(range, parts.completeLength);
+      const status: CacheStatusFields = { hit: true, ttlMs: decision.ttlMs, detail: 'partial' };
+      if (wanted.kind === 'unsatisfiable') {
+        ctx.counters.hits++;
+        return sendUnsatisfiable(ex.res, servedFields(partial.entry, decision.ageMs, ctx.labels, status), parts.completeLength);
+      }
+      const only = wanted.kind === 'ranges' && wanted.ranges.length === 1 ? wanted.ranges[0] : undefined;
+      const bytes = only && sliceParts(parts, only);
+      if (only && bytes) {
+        ctx.counters.hits++;
+        ctx.counters.rangeHits++;
+        return sendOnePart(ex.res, servedFields(partial.entry, decision.ageMs, ctx.labels, status), only, parts.completeLength, bytes);
+      }
+    }
+  }
+  if (onlyIfCached) {
+    return sendError(ex.res, new MiniCdnError('MCDN_ONLY_IF_CACHED', 'only-if-cached: the stored part does not cover the request'), ctx.labels, { fwd: 'partial' });
+  }
+  // A HEAD, or a GET of the whole, needs the complete representation.
+  if (range === undefined) return fullFill('partial');
+  return rangeFetch(ctx, ex, partial, { fwd: 'partial' });
+}
+
+/** Forwards the request with its Range; relays the answer and stores what may be stored. */
+export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleCopy | undefined, status: CacheStatusFields): Promise<void> {
+  ctx.counters.misses++;
+  const { res } = ex;
+  let upstream: UpstreamResponse;
+  try {
+    upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false), onInfo: relayInterim(res) });
+  } catch (err) {
+    ctx.counters.upstreamErrors++;
+    return sendError(res, classifyUpstreamError(err), ctx.labels, status);
+  }
+  const store = storer(ctx, ex, upstream, partial);
+  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
+  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, { ...status, fwdStatus: upstream.status, stored: store ? true : undefined }) as Record<string, string | string[]>);
+  if (!store) {
+    pipeline(upstream.body, res, (err) => {
+      if (err) res.destroy();
+    });
+    return;
+  }
+  const tee = new BodyTee(upstream.body, {
+    buffer: true,
+    maxBytes: ctx.options.maxObjectBytes,
+    expectedBytes: contentLength(upstream.headers as HeaderMap),
+    onComplete: store,
+    onDone: () => undefined,
+  });
+  if (!tee.attach(res)) res.destroy();
+}
+
+/** How the body of this answer is stored, or undefined when it is not. */
+function storer(ctx: NodeContext, ex: Exchange, upstream: UpstreamResponse, partial: StaleCopy | undefined): ((body: Buffer) => void) | undefined {
+  const { freshness } = ctx.options;
+  const fields = responseFields(upstream);
+  // §3.3: a part is storable under the same rules as the whole representation.
+  const asWhole = upstream.status === 206 ? 200 : upstream.status;
+  if (!checkStorable({ method: 'GET', headers: ex.headers }, { status: asWhole, headers: fields }, freshness).storable) return undefined;
+  const shared = withoutUnsharedFields(fields, freshness);
+  if (upstream.status !== 206) return (body) => ctx.cache.put(ex.primaryKey, newEntry(upstream, shared, body, ex.headers));
+  // One part only: a multipart/byteranges answer has no Content-Range of its own.
+  const part = parseContentRange(singleField(fields, 'content-range'));
+  if (!part || part.completeLength === undefined) return undefined;
+  const completeLength = part.completeLength;
+  const pieceFields: HeaderMap = { ...shared };
+  delete pieceFields['content-range'];
+  delete pieceFields['content-length'];
+  return (body) => {
+    if (body.length !== part.end - part.start + 1) return;
+    const probe = newEntry({ ...upstream, status: 206 }, pieceFields, EMPTY, ex.headers);
+    const current = ctx.cache.peekVariant(ex.primaryKey, probe.varyKey);
+    if (current && !current.parts) return; // a complete entry arrived meanwhile: keep it
+    // §3.4: pieces join only when both carry the same strong validator. The entry stored now
+    // is preferred to the one looked up, in case another piece arrived meanwhile.
+    const stored = current ?? partial?.entry;
+    const joinable = stored?.parts && stored.parts.completeLength === completeLength && canCombineParts(stored.headers, pieceFields);
+    const base: StoredParts = joinable && stored.parts ? stored.parts : { completeLength, pieces: [] };
+    const parts = addPiece(base, part.start, body);
+    if (isComplete(parts)) {
+      ctx.cache.put(ex.primaryKey, newEntry({ ...upstream, status: 200 }, pieceFields, (parts.pieces[0] as { data: Buffer }).data, ex.headers));
+    } else {
+      ctx.cache.put(ex.primaryKey, { ...probe, parts });
+    }
+  };
+}
