@@ -12,6 +12,10 @@ export const ERROR_CODES = {
   MCDN_UPSTREAM_PROTOCOL: { status: 502, summary: 'The origin answered with something that is not valid HTTP/1.1.' },
   MCDN_UPSTREAM_FAILED: { status: 502, summary: 'The request to the origin failed for another reason.' },
   MCDN_INTERNAL: { status: 500, summary: 'An unexpected fault in mini-cdn itself; the process stays up. Please report it.' },
+  // Invalidation callbacks
+  MCDN_INVALIDATION_INVALID: { status: 400, summary: 'An invalidation request is malformed (no target, a URL that is not absolute http(s), too many entries).' },
+  MCDN_BUS_UNAVAILABLE: { status: 503, summary: 'The invalidation bus (Redis) cannot be reached; the purge was not published.' },
+  MCDN_UNAUTHORIZED: { status: 401, summary: 'The admin API needs a valid bearer token.' },
   // Operating the process
   MCDN_USAGE: { status: 0, summary: 'The command line is wrong; see `mini-cdn --help`.' },
   MCDN_LISTEN_FAILED: { status: 0, summary: 'A server could not listen on its address or port.' },

@@ -144,8 +144,8 @@ export function staleIfErrorAllowed(
   const cc = facts.directives.cc;
   // RFC 9111 §4.2.4: no-cache, must-revalidate, proxy-revalidate and s-maxage forbid it.
   if (staleForbidden(cc) || (cc.noCache && cc.noCacheFields.length === 0)) return false;
-  // RFC 9111 §4.4: an invalidated entry must be validated before any use.
-  if (stored.invalidated) return false;
+  // A soft-purged (invalidated) entry is treated as stale, and RFC 5861 §4 still lets it stand
+  // in for an error: the origin promised a newer version, but none can be had.
   const ttlMs = facts.lifetimeMs - currentAgeMs(stored, nowMs);
   const stalenessMs = Math.max(0, -ttlMs);
   const reqCc = parseCacheControl(req.headers['cache-control']);

@@ -22,6 +22,8 @@ import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { refreshWithHead } from './head-refresh.js';
 import type { ProxyOptions } from './options.js';
 import { passThrough } from './pass-through.js';
+import { purgeTargets } from './purge.js';
+import type { PurgeRequest } from './purge.js';
 import { rangeFetch, servePartial } from './range-fetch.js';
 import { labelResponse, sendEntry, sendError } from './respond.js';
 import { serveStored } from './serve-stored.js';
@@ -119,6 +121,31 @@ export class CacheEngine {
   /** Any method the cache does not serve itself. */
   passThrough(ex: Exchange, status: CacheStatusFields): Promise<void> {
     return passThrough(this.ctx, ex, status);
+  }
+
+  /**
+   * Applies an invalidation callback: deletes (or, soft, marks stale) what it names, and keeps
+   * fetches under way that it may concern from storing a copy fetched before the change.
+   * Returns how many stored entries it touched.
+   */
+  purge(request: PurgeRequest): number {
+    const targets = purgeTargets(this.cache, request);
+    const soft = request.soft === true;
+    this.ctx.counters.invalidations++;
+    // Tags of a response are unknown until it arrives, so tag and full purges stop every fetch under way.
+    const everyFetch = targets.all || targets.storedKeys.size > 0;
+    for (const fetch of this.inflight.values()) {
+      const path = fetch.request.path;
+      if (everyFetch || targets.paths.has(path) || targets.pathPrefixes.some((p) => path.startsWith(p))) fetch.invalidated = true;
+    }
+    let touched = 0;
+    if (targets.all) {
+      for (const storedKey of [...this.cache.store.keys()]) touched += (soft ? this.cache.markStale(storedKey) : this.cache.store.delete(storedKey)) ? 1 : 0;
+      return touched;
+    }
+    for (const primaryKey of targets.urls) touched += soft ? this.cache.markUrlStale(primaryKey) : this.cache.deleteUrl(primaryKey);
+    for (const storedKey of targets.storedKeys) touched += (soft ? this.cache.markStale(storedKey) : this.cache.store.delete(storedKey)) ? 1 : 0;
+    return touched;
   }
 
   /** Drops every variant of a URL, and keeps fetches under way from storing their result. */

@@ -1,10 +1,13 @@
 // Variants over a store (RFC 9111 §4.1): one URL may hold several responses, one per set of
 // selecting request header values. The store holds each variant under `primaryKey + '\0' +
 // varyKey`; this index remembers which variants exist for a URL so that a lookup, a purge of
-// the URL or a prefix purge finds all of them. The index follows the store's removals, so
-// evictions never leave stale index rows behind.
+// the URL or a prefix purge finds all of them. A path index serves purges by path (they ignore
+// the host: an edge fronts one site, and the origin does not know the edges' host names), and a
+// tag index serves purges by surrogate key. Every index follows the store's removals, so
+// evictions never leave stale rows behind.
 import type { CacheEntry } from '../types.js';
 import type { CacheStore } from './store.js';
+import { DEFAULT_TAG_FIELDS, TagIndex, tagsOf } from './tag-index.js';
 
 export type Lookup =
   | { found: true; entry: CacheEntry; storedKey: string }
@@ -18,12 +21,17 @@ const SEP = '\0';
 export class VariantCache {
   readonly store: CacheStore;
   private readonly maxVariantsPerUrl: number;
+  private readonly tagFields: readonly string[];
   /** primary key -> stored keys of its variants, most recently stored last. */
   private readonly variants = new Map<string, string[]>();
+  /** path with query -> primary keys (one per host) with that path. */
+  private readonly byPath = new Map<string, Set<string>>();
+  private readonly tags = new TagIndex();
 
-  constructor(store: CacheStore, options: { maxVariantsPerUrl: number }) {
+  constructor(store: CacheStore, options: { maxVariantsPerUrl: number; tagFields?: readonly string[] }) {
     this.store = store;
     this.maxVariantsPerUrl = options.maxVariantsPerUrl;
+    this.tagFields = options.tagFields ?? DEFAULT_TAG_FIELDS;
     store.onRemove((storedKey, _entry, reason) => {
       if (reason !== 'replace') this.forget(storedKey);
     });
@@ -53,10 +61,18 @@ export class VariantCache {
   put(primaryKey: string, entry: CacheEntry): boolean {
     const storedKey = primaryKey + SEP + entry.varyKey;
     if (!this.store.set(storedKey, entry)) return false;
+    this.tags.set(storedKey, tagsOf(entry.headers, this.tagFields));
     let keys = this.variants.get(primaryKey);
     if (!keys) {
       keys = [];
       this.variants.set(primaryKey, keys);
+      const path = pathOf(primaryKey);
+      let hosts = this.byPath.get(path);
+      if (!hosts) {
+        hosts = new Set();
+        this.byPath.set(path, hosts);
+      }
+      hosts.add(primaryKey);
     }
     const at = keys.indexOf(storedKey);
     if (at >= 0) keys.splice(at, 1);
@@ -78,17 +94,33 @@ export class VariantCache {
 
   /** Marks every variant of a URL as needing revalidation; returns how many were marked. */
   markUrlStale(primaryKey: string): number {
-    const keys = this.variants.get(primaryKey);
-    if (!keys) return 0;
     let marked = 0;
-    for (const storedKey of keys) {
-      const entry = this.store.peek(storedKey);
-      if (entry) {
-        entry.invalidated = true;
-        marked++;
-      }
-    }
+    for (const storedKey of this.variants.get(primaryKey) ?? []) if (this.markStale(storedKey)) marked++;
     return marked;
+  }
+
+  /** Marks one stored entry as needing revalidation (a soft purge). */
+  markStale(storedKey: string): boolean {
+    const entry = this.store.peek(storedKey);
+    if (entry) entry.invalidated = true;
+    return entry !== undefined;
+  }
+
+  /** Primary keys stored under a path (with query), whatever the host. */
+  urlsWithPath(path: string): string[] {
+    return [...(this.byPath.get(path) ?? [])];
+  }
+
+  /** Primary keys whose path starts with the prefix. */
+  urlsWithPathPrefix(prefix: string): string[] {
+    const found: string[] = [];
+    for (const [path, hosts] of this.byPath) if (path.startsWith(prefix)) found.push(...hosts);
+    return found;
+  }
+
+  /** Stored keys of the entries that carry a tag. */
+  keysWithTag(tag: string): string[] {
+    return this.tags.keysFor(tag);
   }
 
   /** Primary keys of every stored URL. */
@@ -97,11 +129,23 @@ export class VariantCache {
   }
 
   private forget(storedKey: string): void {
+    this.tags.forget(storedKey);
     const primaryKey = storedKey.slice(0, storedKey.indexOf(SEP));
     const keys = this.variants.get(primaryKey);
     if (!keys) return;
     const at = keys.indexOf(storedKey);
     if (at >= 0) keys.splice(at, 1);
-    if (keys.length === 0) this.variants.delete(primaryKey);
+    if (keys.length > 0) return;
+    this.variants.delete(primaryKey);
+    const path = pathOf(primaryKey);
+    const hosts = this.byPath.get(path);
+    hosts?.delete(primaryKey);
+    if (hosts?.size === 0) this.byPath.delete(path);
   }
+}
+
+/** The path-with-query part of a primary key (host + path). */
+function pathOf(primaryKey: string): string {
+  const at = primaryKey.indexOf('/');
+  return at < 0 ? '/' : primaryKey.slice(at);
 }

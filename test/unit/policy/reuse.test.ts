@@ -93,7 +93,8 @@ const staleIfErrorCases: StaleIfErrorCase[] = [
   { name: 's-maxage forbids it', section: 'RFC 9111 §5.2.2.10', stored: stored({ 'cache-control': 's-maxage=10, stale-if-error=60' }), ageS: 20, expected: false },
   { name: 'no-cache forbids it', section: 'RFC 9111 §5.2.2.4', stored: stored({ 'cache-control': 'max-age=10, stale-if-error=60, no-cache' }), ageS: 20, expected: false },
   { name: 'no-cache forbids even a request window', section: 'RFC 9111 §5.2.2.4', stored: stored({ 'cache-control': 'no-cache' }), reqHeaders: { 'cache-control': 'stale-if-error=600' }, ageS: 20, expected: false },
-  { name: 'an invalidated entry is not served', section: 'RFC 9111 §4.4', stored: stored({ 'cache-control': 'max-age=10, stale-if-error=60' }, { invalidated: true }), ageS: 20, expected: false },
+  { name: 'a soft-purged entry may still stand in for an error', section: 'RFC 5861 §4', stored: stored({ 'cache-control': 'max-age=10, stale-if-error=60' }, { invalidated: true }), ageS: 20, expected: true },
+  { name: 'a soft-purged entry past its stale-if-error window is not served', section: 'RFC 5861 §4', stored: stored({ 'cache-control': 'max-age=10, stale-if-error=60' }, { invalidated: true }), ageS: 100, expected: false },
   { name: 'still fresh with a window', section: 'RFC 5861 §4', stored: stored({ 'cache-control': 'max-age=100, stale-if-error=1' }), ageS: 5, expected: true },
   { name: 'window from CDN-Cache-Control', section: 'RFC 9213 §2.2', stored: stored({ 'cdn-cache-control': 'max-age=10, stale-if-error=60', 'cache-control': 'must-revalidate' }), ageS: 20, expected: true },
 ];
