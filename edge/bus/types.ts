@@ -76,6 +76,8 @@ export interface SubscribeHandlers {
 
 export interface BusStats {
   state: BusState;
+  /** Epoch of the sequence being followed, once known. */
+  epoch?: string;
   /** Highest sequence number applied in order. */
   lastAppliedSeq: number;
   received: number;

@@ -12,7 +12,7 @@ import {
   secondaryKey,
   staleIfErrorAllowed,
 } from '../policy/index.js';
-import type { CacheStatusFields } from '../policy/index.js';
+import type { CacheStatusFields, ReuseDecision } from '../policy/index.js';
 import type { VariantCache } from '../store/variant-cache.js';
 import type { OriginClient } from '../upstream/origin-client.js';
 import { emptyStats } from './context.js';
@@ -20,7 +20,8 @@ import type { EngineStats, NodeContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { refreshWithHead } from './head-refresh.js';
-import type { ProxyOptions } from './options.js';
+import { NO_CALLBACKS } from './options.js';
+import type { ProxyHooks, ProxyOptions } from './options.js';
 import { passThrough } from './pass-through.js';
 import { purgeTargets } from './purge.js';
 import type { PurgeRequest } from './purge.js';
@@ -52,7 +53,7 @@ export class CacheEngine {
   private readonly fetchContext: FetchContext;
   private readonly inflight = new Map<string, SharedFetch>();
 
-  constructor(options: ProxyOptions, cache: VariantCache, client: OriginClient) {
+  constructor(options: ProxyOptions, cache: VariantCache, client: OriginClient, hooks: ProxyHooks = NO_CALLBACKS) {
     this.cache = cache;
     this.client = client;
     this.ctx = {
@@ -61,6 +62,7 @@ export class CacheEngine {
       cache,
       client,
       counters: emptyStats(),
+      hooks,
       invalidateUrl: (primaryKey) => this.invalidateUrl(primaryKey),
     };
     this.fetchContext = {
@@ -96,7 +98,7 @@ export class CacheEngine {
     }
     const { entry, storedKey } = found;
     if (entry.parts) return servePartial(this.ctx, ex, { entry, storedKey }, requestCc.onlyIfCached, (fwd) => this.fill(ex, { fwd }));
-    const decision = decideReuse(entry, ex, Date.now(), options.freshness);
+    const { decision, note } = this.applyConsistency(decideReuse(entry, ex, Date.now(), options.freshness), ex);
     switch (decision.action) {
       case 'serve':
         counters.hits++;
@@ -111,11 +113,32 @@ export class CacheEngine {
         return this.refuseOnlyIfCached(ex, 'stale');
       case 'revalidate': {
         const fwd: Fwd = decision.reason.startsWith('request-') ? 'request' : 'stale';
-        const detail = decision.reason === 'stale' ? undefined : decision.reason;
+        const detail = decision.reason === 'stale' ? note : decision.reason;
         if (ex.method === 'HEAD') return refreshWithHead(this.ctx, ex, { entry, storedKey }, { fwd, detail });
         return this.fill(ex, { fwd, stale: { entry, storedKey }, detail });
       }
     }
+  }
+
+  /** The consistency mode adjusts the policy's decision (see ConsistencyMode); `note` says why. */
+  private applyConsistency(decision: ReuseDecision, ex: Exchange): { decision: ReuseDecision; note?: string } {
+    const { mode, edgeTtlMs } = this.ctx.options.consistency;
+    // A downstream tier has applied a purge this node has not yet: its copy may be the purged one.
+    if ((decision.action === 'serve' || decision.action === 'serve-stale-revalidate') && this.ctx.hooks.behindDownstream(ex.headers)) {
+      return { decision: { action: 'revalidate', ageMs: decision.ageMs, ttlMs: decision.ttlMs, reason: 'stale' }, note: 'tier-behind' };
+    }
+    if (mode === 'validate' && (decision.action === 'serve' || decision.action === 'serve-stale-revalidate')) {
+      return { decision: { action: 'revalidate', ageMs: decision.ageMs, ttlMs: decision.ttlMs, reason: 'stale' }, note: 'validate-mode' };
+    }
+    if (mode !== 'callback' || decision.action !== 'revalidate' || decision.reason !== 'stale') return { decision };
+    if (!this.ctx.hooks.callbacksInSync()) {
+      // Callbacks may be missing right now: no trust beyond HTTP freshness.
+      this.ctx.counters.callbackFallbacks++;
+      return { decision, note: 'callbacks-not-in-sync' };
+    }
+    if (-decision.ttlMs > edgeTtlMs) return { decision };
+    this.ctx.counters.callbackHits++;
+    return { decision: { action: 'serve', ageMs: decision.ageMs, ttlMs: decision.ttlMs + edgeTtlMs, stale: false, detail: 'callback' } };
   }
 
   /** Any method the cache does not serve itself. */
@@ -163,7 +186,7 @@ export class CacheEngine {
   }
 
   private startFetch(ex: Exchange, key: string, stale: StaleCopy | undefined, register: boolean, interim: boolean): SharedFetch {
-    const upstreamHeaders = upstreamRequestHeaders(ex, this.ctx.options.cacheName, true);
+    const upstreamHeaders = upstreamRequestHeaders(ex, this.ctx.options.cacheName, true, this.ctx.hooks.upstreamFields());
     if (stale) Object.assign(upstreamHeaders, revalidationHeaders(stale.entry.headers));
     const fetch = new SharedFetch(
       key,

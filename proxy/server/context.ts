@@ -2,7 +2,7 @@
 // the counters, and invalidation. Built once by the engine.
 import type { VariantCache } from '../store/variant-cache.js';
 import type { OriginClient } from '../upstream/origin-client.js';
-import type { ProxyOptions } from './options.js';
+import type { ProxyHooks, ProxyOptions } from './options.js';
 import type { ResponseLabels } from './respond.js';
 
 export interface EngineStats {
@@ -16,10 +16,14 @@ export interface EngineStats {
   upstreamErrors: number;
   invalidations: number;
   rangeHits: number;
+  /** Hits kept past HTTP freshness because callbacks were in sync (callback mode). */
+  callbackHits: number;
+  /** Callback-mode copies revalidated because the bus was not in sync. */
+  callbackFallbacks: number;
 }
 
 export function emptyStats(): EngineStats {
-  return { hits: 0, misses: 0, revalidations: 0, notModified: 0, collapsed: 0, staleServed: 0, passThrough: 0, upstreamErrors: 0, invalidations: 0, rangeHits: 0 };
+  return { hits: 0, misses: 0, revalidations: 0, notModified: 0, collapsed: 0, staleServed: 0, passThrough: 0, upstreamErrors: 0, invalidations: 0, rangeHits: 0, callbackHits: 0, callbackFallbacks: 0 };
 }
 
 export interface NodeContext {
@@ -28,6 +32,7 @@ export interface NodeContext {
   readonly cache: VariantCache;
   readonly client: OriginClient;
   readonly counters: EngineStats;
+  readonly hooks: ProxyHooks;
   /** Drops every variant of a URL and keeps fetches under way from storing their result. */
   invalidateUrl(primaryKey: string): number;
 }

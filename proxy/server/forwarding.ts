@@ -16,7 +16,7 @@ export function appendField(value: HeaderValue | undefined, member: string): str
 }
 
 /** Fields for the origin request. `dropConditionals` when the cache fills an entry for itself. */
-export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropConditionals: boolean): HeaderMap {
+export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropConditionals: boolean, extra?: Record<string, string>): HeaderMap {
   const drop = dropConditionals ? [...NOT_FORWARDED, ...CLIENT_CONDITIONALS] : NOT_FORWARDED;
   const out = endToEndHeaders(ex.headers, drop);
   // undici wants a single string for singular fields such as Content-Length.
@@ -28,6 +28,7 @@ export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropCondit
   out['x-forwarded-for'] = appendField(ex.headers['x-forwarded-for'], ex.req.socket.remoteAddress ?? 'unknown');
   if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
   if (out['x-forwarded-host'] === undefined) out['x-forwarded-host'] = ex.host;
+  if (extra) Object.assign(out, extra);
   return out;
 }
 

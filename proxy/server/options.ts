@@ -3,6 +3,16 @@ import { DEFAULT_FRESHNESS } from '../policy/index.js';
 import type { FreshnessOptions } from '../policy/index.js';
 import { DEFAULT_ORIGIN_CLIENT } from '../upstream/origin-client.js';
 import type { OriginClientOptions } from '../upstream/origin-client.js';
+import type { HeaderMap } from '../types.js';
+
+/**
+ * How far an edge trusts its copies (the NFS / AFS contrast):
+ * - ttl: HTTP freshness, then conditional requests (polling);
+ * - callback: the origin promises invalidation callbacks, so while the bus is in sync a copy may
+ *   be kept up to edgeTtlMs past its HTTP freshness; whenever it is not, this falls back to ttl;
+ * - validate: every request is revalidated with the origin.
+ */
+export type ConsistencyMode = 'ttl' | 'callback' | 'validate';
 
 export interface ProxyOptions {
   /** Base URL of the origin (or of a parent tier). */
@@ -16,6 +26,7 @@ export interface ProxyOptions {
   /** Bound on stored variants of one URL (RFC 9111 §4.1). */
   maxVariantsPerUrl: number;
   freshness: FreshnessOptions;
+  consistency: { mode: ConsistencyMode; edgeTtlMs: number };
   upstream: Omit<OriginClientOptions, 'origin'>;
   /** Forward CDN-Cache-Control to clients (RFC 9213 leaves it to the cache; off by default). */
   forwardCdnCacheControl: boolean;
@@ -32,6 +43,7 @@ export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   maxObjectBytes: 16 * 1024 * 1024,
   maxVariantsPerUrl: 32,
   freshness: DEFAULT_FRESHNESS,
+  consistency: { mode: 'ttl', edgeTtlMs: 3_600_000 },
   upstream: DEFAULT_ORIGIN_CLIENT,
   forwardCdnCacheControl: false,
   maxRequestHeaderBytes: 16 * 1024,
@@ -46,6 +58,19 @@ export function resolveProxyOptions(given: Partial<ProxyOptions> & { origin: str
     ...DEFAULT_PROXY_OPTIONS,
     ...given,
     freshness: { ...DEFAULT_PROXY_OPTIONS.freshness, ...given.freshness },
+    consistency: { ...DEFAULT_PROXY_OPTIONS.consistency, ...given.consistency },
     upstream: { ...DEFAULT_PROXY_OPTIONS.upstream, ...given.upstream },
   };
 }
+
+/** What the node learns at run time from the edge around it. */
+export interface ProxyHooks {
+  /** True while every invalidation callback has been received and applied (callback mode relies on it). */
+  callbacksInSync(): boolean;
+  /** Fields added to every request to the upstream (a tier says which callbacks it has applied). */
+  upstreamFields(): Record<string, string>;
+  /** True when a downstream tier's request says it has applied callbacks this node has not: its copies may be outdated. */
+  behindDownstream(headers: HeaderMap): boolean;
+}
+
+export const NO_CALLBACKS: ProxyHooks = { callbacksInSync: () => false, upstreamFields: () => ({}), behindDownstream: () => false };

@@ -34,7 +34,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     upstream = await ctx.client.request({
       method: ex.method,
       path: ex.path,
-      headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false),
+      headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields()),
       body: hasBody ? req : null,
       signal: abort.signal,
       onInfo: relayInterim(res),

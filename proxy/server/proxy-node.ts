@@ -9,8 +9,8 @@ import { VariantCache } from '../store/variant-cache.js';
 import { OriginClient } from '../upstream/origin-client.js';
 import { CacheEngine } from './cache-engine.js';
 import { createExchange } from './exchange.js';
-import { resolveProxyOptions } from './options.js';
-import type { ProxyOptions } from './options.js';
+import { NO_CALLBACKS, resolveProxyOptions } from './options.js';
+import type { ProxyHooks, ProxyOptions } from './options.js';
 import { sendError } from './respond.js';
 import { createUpgradeTunnel } from './upgrade.js';
 
@@ -28,12 +28,12 @@ export interface ProxyNode {
 
 const SAFE_FOR_CACHE = new Set(['GET', 'HEAD']);
 
-export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }): ProxyNode {
+export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }, hooks: ProxyHooks = NO_CALLBACKS): ProxyNode {
   const options = resolveProxyOptions(given);
   const store = new MemoryStore({ maxBytes: options.maxBytes, maxObjectBytes: options.maxObjectBytes });
   const cache = new VariantCache(store, { maxVariantsPerUrl: options.maxVariantsPerUrl });
   const client = new OriginClient({ origin: options.origin, ...options.upstream });
-  const engine = new CacheEngine(options, cache, client);
+  const engine = new CacheEngine(options, cache, client, hooks);
   const labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
 
   const server = http.createServer({

@@ -144,3 +144,8 @@ export async function waitFor(condition: () => boolean, deadlineMs = 5000): Prom
   const until = Date.now() + deadlineMs;
   while (!condition() && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
 }
+
+/** A pause, where a test must let something happen that it cannot observe (keep these rare and short). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

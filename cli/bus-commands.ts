@@ -1,0 +1,62 @@
+// Commands that talk to the bus: purge (with an optional receipt) and the list of live edges.
+import { parseArgs } from 'node:util';
+import { MiniCdnError } from '../common/errors.js';
+import { createBus } from '../edge/bus/index.js';
+import { publishInvalidation } from '../edge/bus/receipts.js';
+import { DEFAULT_BUS_OPTIONS } from '../edge/bus/types.js';
+import type { InvalidationBus, InvalidationRequest } from '../edge/bus/types.js';
+import { intFlag, redisUrlFlag, signingFromEnv } from './args.js';
+
+function redisBus(value: string | undefined): InvalidationBus {
+  const redisUrl = redisUrlFlag(value ?? process.env['MINI_CDN_REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+  return createBus({ ...DEFAULT_BUS_OPTIONS, namespace: process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, signing: signingFromEnv(process.env, true), redisUrl });
+}
+
+/** Exit status: 0 published (and, with --wait, confirmed by every live edge); 3 when some edge did not confirm in time. */
+export async function runPurge(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      url: { type: 'string', multiple: true },
+      prefix: { type: 'string', multiple: true },
+      tag: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
+      soft: { type: 'boolean' },
+      wait: { type: 'string' },
+      redis: { type: 'string' },
+    },
+  });
+  const request: InvalidationRequest = { urls: values.url, prefixes: values.prefix, tags: values.tag, all: values.all, soft: values.soft };
+  if (!request.urls && !request.prefixes && !request.tags && !request.all) {
+    throw new MiniCdnError('MCDN_USAGE', 'purge needs --url U, --prefix P, --tag T or --all');
+  }
+  const waitMs = intFlag(values.wait, 'wait', 0);
+  const bus = redisBus(values.redis);
+  try {
+    const { message, receipt } = await publishInvalidation(bus, request, { waitMs, retryForMs: 2_000 });
+    process.stdout.write(`published invalidation ${message.id} (seq ${message.seq})\n`);
+    if (!receipt) return 0;
+    for (const edge of receipt.confirmed) process.stdout.write(`  confirmed  ${edge.edgeId}  ${edge.tookMs} ms\n`);
+    for (const edgeId of receipt.missing) process.stdout.write(`  MISSING    ${edgeId}  (no confirmation within ${waitMs} ms)\n`);
+    process.stdout.write(receipt.complete ? `every live edge confirmed (${receipt.confirmed.length})\n` : `${receipt.missing.length} edge(s) did not confirm\n`);
+    return receipt.complete ? 0 : 3;
+  } finally {
+    await bus.close();
+  }
+}
+
+export async function runEdges(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { redis: { type: 'string' } } });
+  const bus = redisBus(values.redis);
+  try {
+    const edges = await bus.liveEdges();
+    if (edges.length === 0) process.stdout.write('no live edges\n');
+    for (const edge of edges) {
+      const seen = edge.lastSeenMs ? `${Math.round((Date.now() - edge.lastSeenMs) / 100) / 10}s ago` : '?';
+      process.stdout.write(`${edge.id}\t${edge.address}\tup since ${new Date(edge.startedAtMs).toISOString()}\tseen ${seen}\n`);
+    }
+    return 0;
+  } finally {
+    await bus.close();
+  }
+}

@@ -1,0 +1,126 @@
+// The edge admin API, on its own port: purges (published on the bus, so every edge applies them),
+// the live edges, stats. Every route but /healthz needs `Authorization: Bearer <token>`.
+//   POST  /purge          {"urls":[...],"prefixes":[...],"tags":[...],"all":true,"soft":true,"waitMs":500}
+//   PURGE /some/path?soft=1&wait=500   purges that URL (every variant, any host)
+//   GET   /edges  GET /stats  GET /healthz
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import { ERROR_CODES, MiniCdnError } from '../common/errors.js';
+import type { ErrorCode } from '../common/errors.js';
+import { publishInvalidation } from './bus/receipts.js';
+import type { InvalidationRequest } from './bus/types.js';
+import type { EdgeNode } from './edge-node.js';
+
+const MAX_BODY_BYTES = 64 * 1024;
+const MAX_WAIT_MS = 30_000;
+
+export interface AdminServer {
+  readonly server: http.Server;
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createAdminServer(edge: EdgeNode, options: { token: string }): AdminServer {
+  const expected = Buffer.from(`Bearer ${options.token}`);
+  const server = http.createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 30_000 + MAX_WAIT_MS }, (req, res) => {
+    handle(req, res).catch((err: unknown) => sendError(res, err));
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true, id: edge.id, bus: edge.bus.state() });
+    const given = Buffer.from(req.headers.authorization ?? '');
+    if (options.token === '' || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new MiniCdnError('MCDN_UNAUTHORIZED', 'missing or wrong bearer token');
+    }
+    if (req.method === 'GET' && url.pathname === '/stats') {
+      return sendJson(res, 200, { edge: edge.stats(), engine: edge.proxy.engine.stats(), store: edge.proxy.store.stats(), bus: edge.bus.stats() });
+    }
+    if (req.method === 'GET' && url.pathname === '/edges') return sendJson(res, 200, { edges: await edge.bus.liveEdges() });
+    if (req.method === 'POST' && url.pathname === '/purge') {
+      const body = parseJson(await readBody(req));
+      const { waitMs, ...request } = body as InvalidationRequest & { waitMs?: unknown };
+      return purge(res, request, waitMs);
+    }
+    if (req.method === 'PURGE') {
+      const target = `http://${req.headers.host ?? 'edge'}${url.pathname}${searchWithout(url, ['soft', 'wait'])}`;
+      return purge(res, { urls: [target], soft: url.searchParams.get('soft') === '1' }, url.searchParams.get('wait') ?? undefined);
+    }
+    return sendJson(res, 404, { error: 'not found', routes: ['POST /purge', 'PURGE /path', 'GET /edges', 'GET /stats', 'GET /healthz'] });
+  }
+
+  async function purge(res: http.ServerResponse, request: InvalidationRequest, wait: unknown): Promise<void> {
+    const waitMs = wait === undefined ? 0 : Number(wait);
+    if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > MAX_WAIT_MS) {
+      throw new MiniCdnError('MCDN_INVALIDATION_INVALID', `waitMs must be a whole number of ms from 0 to ${MAX_WAIT_MS}`);
+    }
+    const { message, receipt } = await publishInvalidation(edge.bus, request, { waitMs });
+    sendJson(res, 202, { id: message.id, seq: message.seq, epoch: message.epoch, receipt });
+  }
+
+  return {
+    server,
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(`http://${host}:${(server.address() as AddressInfo).port}`);
+        });
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function searchWithout(url: URL, names: string[]): string {
+  const params = new URLSearchParams(url.search);
+  for (const name of names) params.delete(name);
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new MiniCdnError('MCDN_INVALIDATION_INVALID', `the request body is larger than ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new MiniCdnError('MCDN_INVALIDATION_INVALID', 'the body is not JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new MiniCdnError('MCDN_INVALIDATION_INVALID', 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, err: unknown): void {
+  if (res.headersSent) return void res.destroy();
+  const code: ErrorCode = err instanceof MiniCdnError ? err.code : 'MCDN_INTERNAL';
+  const message = err instanceof Error ? err.message : String(err);
+  sendJson(res, ERROR_CODES[code].status || 500, { error: code, message });
+}

@@ -1,0 +1,424 @@
+// The Redis invalidation bus. Keys under `${namespace}:`: `epoch` (random id, SET NX at first use),
+// `seq` (the counter), `stream` (the replay log, MAXLEN ~ streamMaxLength), `edges:seen` (sorted
+// set, score = expiry ms) and `edges:info` (hash id -> EdgeInfo JSON); channels `inv` and `ack`.
+// A publish is one Lua script that checks the epoch and the counter, then advances the counter,
+// appends to the stream and PUBLISHes, atomically: the counter, the log and the channel never
+// disagree, and a failed publish leaves no hole. Two connections, opened on first use: commands
+// (no offline queue: a publish while Redis is down fails fast) and the subscriber; both
+// reconnect forever, backing off to 1 s. After the subscriber reconnects it catches up from the
+// stream; a lost state (Redis restarted empty: a new epoch) or a trimmed stream means a resync.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { MiniCdnError } from '../../common/errors.js';
+import { buildInvalidation, open, seal } from './messages.js';
+import type { Opened } from './messages.js';
+import { Sequencer } from './sequencer.js';
+import type {
+  Ack, BusOptions, BusState, BusStats, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SubscribeHandlers,
+} from './types.js';
+
+/** Creates the epoch when there is none (then numbering starts over); returns [epoch, seq]. */
+const PREPARE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('DEL', KEYS[2], KEYS[3]) end
+return {redis.call('GET', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0')}`;
+
+/** Publishes seq ARGV[2] of epoch ARGV[1] if it is the next one: {1|0, epoch or '', seq now}. */
+const COMMIT = `
+local epoch = redis.call('GET', KEYS[1])
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+if epoch ~= ARGV[1] or seq + 1 ~= tonumber(ARGV[2]) then return {0, epoch or '', seq} end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 's', ARGV[2], 'e', ARGV[1], 'm', ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[4])
+return {1, epoch, seq + 1}`;
+
+/** Forgets entries expired before ARGV[2]; returns the EdgeInfo JSON of those live at ARGV[1]. */
+const LIVE_EDGES = `
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])) do
+  redis.call('ZREM', KEYS[1], id); redis.call('HDEL', KEYS[2], id)
+end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do out[#out + 1] = redis.call('HGET', KEYS[2], id) end
+return out`;
+
+interface BusScripts {
+  mcdnPrepare(epochKey: string, seqKey: string, streamKey: string, candidate: string): Promise<[string, number]>;
+  mcdnCommit(epochKey: string, seqKey: string, streamKey: string, epoch: string, seq: number, maxLen: number, text: string, channel: string): Promise<[number, string, number]>;
+  mcdnLiveEdges(seenKey: string, infoKey: string, now: number, forgetBefore: number): Promise<(string | null)[]>;
+}
+type Client = Redis & BusScripts;
+type Role = 'commands' | 'subscriber';
+
+const REPLAY_PAGE = 256; // stream entries per XREVRANGE while replaying
+const MAX_COMMIT_ATTEMPTS = 1000; // a publish that keeps losing the race for the next number gives up
+const FORGET_AFTER_MS = 60 * 60 * 1000; // registry entries expired for longer are deleted
+const QUIT_WAIT_MS = 1000; // close() drops a connection whose QUIT hangs
+const RETIRED_EPOCHS = 16; // epochs left behind, as many as the Sequencer remembers
+
+const backoff = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
+
+const NO_DELIVERIES: ReturnType<Sequencer['stats']> = { received: 0, applied: 0, duplicates: 0, replayed: 0, gaps: 0, resyncs: 0, deliveryErrors: 0 };
+
+const closedError = (): MiniCdnError => new MiniCdnError('MCDN_BUS_UNAVAILABLE', 'the invalidation bus is closed');
+
+/** Throws the first error of a MULTI's results. */
+function failure(results: [Error | null, unknown][] | null): void {
+  const failed = results?.find(([err]) => err !== null);
+  if (failed) throw failed[0];
+}
+
+function unavailable(err: unknown, what: string): MiniCdnError {
+  if (err instanceof MiniCdnError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new MiniCdnError('MCDN_BUS_UNAVAILABLE', `${what}: the invalidation bus (Redis) cannot be reached: ${detail}`, { cause: err });
+}
+
+/** EdgeInfo JSON as heartbeat() stores it; anything else is skipped. */
+function parseEdge(json: string | null): EdgeInfo[] {
+  try {
+    const info = JSON.parse(json ?? 'null') as EdgeInfo | null;
+    return info !== null && typeof info === 'object' && typeof info.id === 'string' ? [info] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** QUIT (or drop, when QUIT hangs), and wait until the socket is gone. */
+async function shut(client: Redis | undefined): Promise<void> {
+  if (client === undefined || client.status === 'end') return;
+  if (client.status === 'wait' || client.status === 'reconnecting' || client.status === 'close') {
+    client.disconnect(); // no socket: this clears the retry timer, nothing is left open
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const drop = setTimeout(() => client.disconnect(), QUIT_WAIT_MS);
+    const giveUp = setTimeout(done, 2 * QUIT_WAIT_MS);
+    function done(): void {
+      clearTimeout(drop);
+      clearTimeout(giveUp);
+      resolve();
+    }
+    client.once('end', done);
+    if (client.status === 'ready') client.quit().catch(() => client.disconnect());
+    else client.disconnect();
+  });
+}
+
+/** Field list [k, v, k, v, ...] of a stream entry as a record. */
+function fieldsOf(list: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) fields[list[i] as string] = list[i + 1] as string;
+  return fields;
+}
+
+export function createRedisBus(url: string, options: BusOptions): InvalidationBus {
+  const { signing, namespace } = options;
+  const keys = {
+    epoch: `${namespace}:epoch`, seq: `${namespace}:seq`, stream: `${namespace}:stream`,
+    inv: `${namespace}:inv`, ack: `${namespace}:ack`, seen: `${namespace}:edges:seen`, info: `${namespace}:edges:info`,
+  };
+  const counts = { forged: 0, garbled: 0, reconnects: 0 };
+  const channels = new Set<string>();
+  const ackListeners = new Set<(ack: Ack) => void>();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  /** The two connections, each created and connected on first use. */
+  const links: Record<Role, { client?: Client; connecting?: Promise<void> }> = { commands: {}, subscriber: {} };
+  let subUp = false;
+  let resumeGeneration = 0;
+  let handlers: SubscribeHandlers | undefined;
+  let sequencer: Sequencer | undefined;
+  /** Verified live invalidations that arrived before the Sequencer existed (during subscribe). */
+  let early: Invalidation[] = [];
+  /** Where subscribe() started: older messages still in flight then are not news (nor duplicates). */
+  let start: { epoch: string; seq: number } | undefined;
+  /** The epoch the Sequencer follows (it switches on a live message of a new one), and those it left. */
+  let followed: string | undefined;
+  const retired: string[] = [];
+  /** The publisher's idea of [epoch, newest seq]; the commit script corrects it. */
+  let hint: { epoch: string; seq: number } | undefined;
+  let publishing: Promise<unknown> = Promise.resolve();
+
+  function connection(role: Role): Client {
+    const client = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      autoResubscribe: false, // the bus re-subscribes itself, then catches up
+      retryStrategy: (times: number) => backoff(times - 1),
+    }) as Client;
+    client.on('error', () => undefined); // every failure surfaces where it matters: a command's rejection
+    client.defineCommand('mcdnPrepare', { numberOfKeys: 3, lua: PREPARE });
+    client.defineCommand('mcdnCommit', { numberOfKeys: 3, lua: COMMIT });
+    client.defineCommand('mcdnLiveEdges', { numberOfKeys: 2, lua: LIVE_EDGES });
+    if (role === 'subscriber') {
+      client.on('message', onMessage);
+      client.on('ready', () => {
+        const again = links.subscriber.connecting === undefined; // the first 'ready' is connect()'s own
+        subUp = true;
+        if (again) void resume();
+      });
+      client.on('close', () => {
+        if (!subUp) return;
+        subUp = false;
+        counts.reconnects++;
+        sequencer?.disconnected();
+      });
+    }
+    return client;
+  }
+
+  async function connected(role: Role): Promise<Client> {
+    if (closed) throw closedError();
+    const link = links[role];
+    if (link.client === undefined) {
+      link.client = connection(role);
+      link.connecting = link.client.connect().finally(() => (link.connecting = undefined));
+    }
+    if (link.connecting !== undefined) await link.connecting;
+    return link.client;
+  }
+  const commands = (): Promise<Client> => connected('commands');
+
+  /** Runs a command; any failure to get it through is MCDN_BUS_UNAVAILABLE. */
+  async function command<T>(what: string, run: (client: Client) => Promise<T>): Promise<T> {
+    try {
+      return await run(await commands());
+    } catch (err) {
+      throw unavailable(err, what);
+    }
+  }
+
+  /** Subscribes `channel` (again after every reconnect); fails when the subscriber is not up. */
+  async function listen(channel: string): Promise<void> {
+    const client = await connected('subscriber');
+    channels.add(channel);
+    if (client.status !== 'ready') throw new Error(`the subscriber connection is ${client.status}`);
+    await client.subscribe(channel);
+  }
+
+  function verify(raw: string): Exclude<Opened, { ok: false }> | undefined {
+    const opened = open(raw, signing);
+    if (opened.ok) return opened;
+    counts[opened.reason]++;
+    return undefined;
+  }
+
+  /** Mirrors the Sequencer: a message of an epoch it has not left makes that epoch the followed one. */
+  function follow(epoch: string): void {
+    if (epoch === followed || retired.includes(epoch)) return;
+    if (followed !== undefined) retired.push(followed);
+    if (retired.length > RETIRED_EPOCHS) retired.shift();
+    followed = epoch;
+  }
+
+  function offer(message: Invalidation): void {
+    if (sequencer === undefined) {
+      early.push(message);
+      return;
+    }
+    if (message.epoch === start?.epoch && message.seq <= start.seq) return;
+    follow(message.epoch);
+    sequencer.offer(message);
+  }
+
+  function onMessage(channel: string, raw: string): void {
+    if (closed) return;
+    if (channel === keys.inv) {
+      if (handlers === undefined) return;
+      const opened = verify(raw);
+      if (opened?.kind === 'inv') offer(opened.message); // an ack has no business on this channel
+    } else if (channel === keys.ack) {
+      if (ackListeners.size === 0) return;
+      const opened = verify(raw);
+      if (opened?.kind !== 'ack') return;
+      for (const listener of [...ackListeners]) {
+        try {
+          listener(opened.message);
+        } catch {
+          // The listener's fault.
+        }
+      }
+    }
+  }
+
+  /** After the subscriber reconnected: subscribe again, then catch up (retried until it works). */
+  async function resume(): Promise<void> {
+    const generation = ++resumeGeneration;
+    for (let attempt = 0; ; attempt++) {
+      const sub = links.subscriber.client;
+      if (closed || generation !== resumeGeneration || !subUp || sub === undefined) return;
+      try {
+        if (channels.size > 0) await sub.subscribe(...channels);
+        if (sequencer !== undefined) await sequencer.catchUp();
+        return;
+      } catch {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => resolve(void timers.delete(timer)), backoff(attempt));
+          timers.add(timer);
+        });
+      }
+    }
+  }
+
+  /**
+   * The replay log of the followed epoch, fromSeq..toSeq; 'trimmed' when it no longer reaches
+   * fromSeq. When Redis has moved to another epoch (it lost its state), the followed epoch's tail
+   * is gone: the new epoch's whole log comes back instead, whatever the range (the Sequencer
+   * resyncs on the new epoch and delivers it), or 'trimmed' when that log does not reach seq 1 or
+   * is empty (a resync now, not at the next message).
+   */
+  async function replay(fromSeq: number, toSeq: number): Promise<Invalidation[] | 'trimmed'> {
+    const client = await commands();
+    const [epoch, head] = await client.mget(keys.epoch, keys.seq);
+    if (epoch === null) return 'trimmed';
+    const newEpoch = epoch !== followed;
+    if (newEpoch) [fromSeq, toSeq] = [1, Infinity];
+    const last = Math.min(toSeq, Number(head ?? 0));
+    if (fromSeq > last) return newEpoch ? 'trimmed' : [];
+    const found = new Map<number, Invalidation>();
+    let end = '+';
+    let reached = false;
+    // Newest first, page by page, down to fromSeq: a catch-up near the head reads little.
+    scan: for (;;) {
+      const page = await client.xrevrange(keys.stream, end, '-', 'COUNT', REPLAY_PAGE);
+      for (const [id, list] of page) {
+        end = `(${id}`;
+        const fields = fieldsOf(list);
+        const seq = Number(fields.s);
+        if (fields.e !== epoch) break scan; // an older epoch's leftovers: this epoch's log ends here
+        if (seq <= fromSeq) reached = true;
+        if (seq < fromSeq) break scan;
+        if (seq > last || fields.m === undefined) continue;
+        const opened = verify(fields.m);
+        if (opened?.kind === 'inv' && opened.message.epoch === epoch && opened.message.seq === seq) found.set(seq, opened.message);
+      }
+      if (reached || page.length < REPLAY_PAGE) break;
+    }
+    if (!reached) return 'trimmed';
+    return [...found.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  async function publishOnce(request: InvalidationRequest): Promise<Invalidation> {
+    const ids = { id: randomUUID(), issuedAtMs: Date.now() };
+    // Validate before touching Redis: a bad request is MCDN_INVALIDATION_INVALID even when Redis is down.
+    buildInvalidation(request, { ...ids, epoch: hint?.epoch ?? 'unnumbered', seq: (hint?.seq ?? 0) + 1 });
+    try {
+      const client = await commands();
+      for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+        if (hint === undefined) {
+          const [epoch, seq] = await client.mcdnPrepare(keys.epoch, keys.seq, keys.stream, randomBytes(8).toString('hex'));
+          hint = { epoch, seq };
+        }
+        const message = buildInvalidation(request, { ...ids, epoch: hint.epoch, seq: hint.seq + 1 });
+        const text = seal('inv', message, signing);
+        const [done, epoch, seq] = await client.mcdnCommit(keys.epoch, keys.seq, keys.stream, message.epoch, message.seq, options.streamMaxLength, text, keys.inv);
+        hint = epoch === '' ? undefined : { epoch, seq };
+        if (done === 1) return message;
+      }
+    } catch (err) {
+      hint = undefined;
+      throw unavailable(err, 'publish');
+    }
+    throw new MiniCdnError('MCDN_BUS_UNAVAILABLE', `publish: no sequence number after ${MAX_COMMIT_ATTEMPTS} attempts (other publishers kept taking them)`);
+  }
+
+  const state = (): BusState => (closed ? 'down' : (sequencer?.state ?? 'connecting'));
+
+  return {
+    kind: 'redis',
+    publish(request: InvalidationRequest): Promise<Invalidation> {
+      // One publish at a time from this bus: its own publishes never race each other for a number.
+      const result = publishing.then(() => publishOnce(request));
+      publishing = result.catch(() => undefined);
+      return result;
+    },
+    async subscribe(subscribeHandlers: SubscribeHandlers): Promise<void> {
+      if (closed) throw closedError();
+      if (handlers !== undefined) throw new Error('this bus is already subscribed; create one bus per subscriber');
+      handlers = subscribeHandlers;
+      try {
+        // Subscribed first, then the counter read: nothing published after the read is missed.
+        await listen(keys.inv);
+        const client = await commands();
+        const [epoch, seq] = await client.mcdnPrepare(keys.epoch, keys.seq, keys.stream, randomBytes(8).toString('hex'));
+        followed = epoch;
+        start = { epoch, seq };
+        const current = new Sequencer({
+          startAfter: seq,
+          epoch,
+          gapWaitMs: options.gapWaitMs,
+          deliver: (message) => {
+            follow(message.epoch);
+            return subscribeHandlers.onInvalidation(message);
+          },
+          replay,
+          onResync: (reason) => subscribeHandlers.onResync(reason),
+          onState: (s) => subscribeHandlers.onState?.(s),
+        });
+        sequencer = current;
+        for (const message of early.splice(0)) if (message.epoch === epoch) offer(message); // older epochs: stale
+        await current.catchUp();
+        // Dropped meanwhile: 'down' until the subscriber's next 'ready' catches up again.
+        if (!subUp) current.disconnected();
+      } catch (err) {
+        sequencer?.close();
+        sequencer = undefined;
+        handlers = undefined;
+        early = [];
+        channels.delete(keys.inv);
+        const sub = links.subscriber.client;
+        if (sub?.status === 'ready') await sub.unsubscribe(keys.inv).catch(() => undefined);
+        throw unavailable(err, 'subscribe');
+      }
+    },
+    state,
+    stats(): BusStats {
+      const { deliveryErrors: _, ...counted } = sequencer?.stats() ?? NO_DELIVERIES;
+      const epoch = followed === undefined ? {} : { epoch: followed };
+      return { state: state(), ...epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts };
+    },
+    async ack(ack: Ack): Promise<void> {
+      const text = seal('ack', ack, signing);
+      await command('ack', (client) => client.publish(keys.ack, text));
+    },
+    async onAck(listener: (ack: Ack) => void): Promise<() => void> {
+      ackListeners.add(listener);
+      try {
+        await listen(keys.ack);
+      } catch (err) {
+        ackListeners.delete(listener);
+        throw unavailable(err, 'onAck');
+      }
+      return () => {
+        if (!ackListeners.delete(listener) || ackListeners.size > 0) return;
+        channels.delete(keys.ack);
+        const sub = links.subscriber.client;
+        if (sub?.status === 'ready') sub.unsubscribe(keys.ack).catch(() => undefined);
+      };
+    },
+    async heartbeat(edge: EdgeInfo, ttlMs: number): Promise<void> {
+      const now = Date.now();
+      const info = JSON.stringify({ ...edge, lastSeenMs: now });
+      await command('heartbeat', (client) => client.multi().zadd(keys.seen, now + ttlMs, edge.id).hset(keys.info, edge.id, info).exec().then(failure));
+    },
+    async deregister(edgeId: string): Promise<void> {
+      await command('deregister', (client) => client.multi().zrem(keys.seen, edgeId).hdel(keys.info, edgeId).exec().then(failure));
+    },
+    async liveEdges(): Promise<EdgeInfo[]> {
+      const now = Date.now();
+      const found = await command('liveEdges', (client) => client.mcdnLiveEdges(keys.seen, keys.info, now, now - FORGET_AFTER_MS));
+      return found.flatMap(parseEdge).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      resumeGeneration++;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      sequencer?.close();
+      ackListeners.clear();
+      await Promise.all([shut(links.commands.client), shut(links.subscriber.client)]);
+    },
+  };
+}

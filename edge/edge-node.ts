@@ -1,0 +1,114 @@
+// An edge node: a proxy node that receives invalidation callbacks from the bus, applies them to
+// its cache, confirms each one, and says it is alive. When callbacks may have been missed (the
+// bus resynced), every stored copy is marked stale: nothing is trusted without revalidation.
+import { randomBytes } from 'node:crypto';
+import { createProxyNode } from '../proxy/server/proxy-node.js';
+import type { ProxyNode } from '../proxy/server/proxy-node.js';
+import type { ProxyHooks, ProxyOptions } from '../proxy/server/options.js';
+import type { EdgeInfo, Invalidation, InvalidationBus, SigningKeys } from './bus/types.js';
+import { APPLIED_FIELD, openApplied, sealApplied } from './tier-field.js';
+
+export interface EdgeOptions {
+  /** Stable name in the registry and in receipts; random when not given. */
+  id?: string;
+  proxy: Partial<ProxyOptions> & { origin: string };
+  bus: InvalidationBus;
+  /** The keys the bus signs with; also sign the tier field. */
+  signing: SigningKeys;
+  /** Heartbeat period; an edge is live for three periods after each heartbeat. */
+  heartbeatMs: number;
+}
+
+export interface EdgeStats {
+  id: string;
+  applied: number;
+  resyncs: number;
+  lastApplied?: { epoch: string; seq: number };
+}
+
+export interface EdgeNode {
+  readonly id: string;
+  readonly proxy: ProxyNode;
+  readonly bus: InvalidationBus;
+  /** Subscribes to the bus, then listens; resolves the edge's base URL. */
+  start(port?: number, host?: string): Promise<string>;
+  stats(): EdgeStats;
+  /** Deregisters, stops listening (in-flight requests finish), closes the bus. */
+  close(): Promise<void>;
+}
+
+export function createEdgeNode(options: EdgeOptions): EdgeNode {
+  const id = options.id ?? `edge-${randomBytes(4).toString('hex')}`;
+  const { bus, signing } = options;
+  let applied = 0;
+  let resyncs = 0;
+  let point: { epoch: string; seq: number } | undefined;
+  let startedAtMs = 0;
+  let address = '';
+  let heartbeat: NodeJS.Timeout | undefined;
+
+  const hooks: ProxyHooks = {
+    callbacksInSync: () => bus.state() === 'in-sync',
+    upstreamFields: (): Record<string, string> => {
+      const at = currentPoint();
+      return at ? { [APPLIED_FIELD]: sealApplied(at, signing) } : {};
+    },
+    behindDownstream: (headers) => {
+      const theirs = openApplied(headers[APPLIED_FIELD], signing);
+      if (!theirs) return false;
+      const mine = currentPoint();
+      // Another epoch, or nothing known yet: cannot compare, so do not trust the copy.
+      if (!mine || mine.epoch !== theirs.epoch) return true;
+      return theirs.seq > mine.seq;
+    },
+  };
+  const proxy = createProxyNode(options.proxy, hooks);
+
+  function currentPoint(): { epoch: string; seq: number } | undefined {
+    const stats = bus.stats();
+    if (stats.epoch !== undefined) return { epoch: stats.epoch, seq: stats.lastAppliedSeq };
+    return point;
+  }
+
+  async function apply(message: Invalidation): Promise<void> {
+    proxy.engine.purge(message);
+    applied++;
+    point = { epoch: message.epoch, seq: message.seq };
+    // The ack is best effort: a lost ack shows as "missing" in the publisher's receipt.
+    await bus.ack({ v: 1, id: message.id, seq: message.seq, edgeId: id, tookMs: Math.max(0, Date.now() - message.issuedAtMs) }).catch(() => undefined);
+  }
+
+  function info(): EdgeInfo {
+    return { id, address, startedAtMs };
+  }
+
+  return {
+    id,
+    proxy,
+    bus,
+    async start(port = 0, host = '127.0.0.1') {
+      startedAtMs = Date.now();
+      await bus.subscribe({
+        onInvalidation: apply,
+        onResync: () => {
+          // Callbacks were lost: every copy must be revalidated before it is used again.
+          resyncs++;
+          proxy.engine.purge({ all: true, soft: true });
+        },
+      });
+      address = await proxy.listen(port, host);
+      const beat = (): void => void bus.heartbeat(info(), options.heartbeatMs * 3).catch(() => undefined);
+      beat();
+      heartbeat = setInterval(beat, options.heartbeatMs);
+      heartbeat.unref();
+      return address;
+    },
+    stats: () => ({ id, applied, resyncs, lastApplied: currentPoint() }),
+    async close() {
+      if (heartbeat) clearInterval(heartbeat);
+      await bus.deregister(id).catch(() => undefined);
+      await proxy.close();
+      await bus.close();
+    },
+  };
+}
