@@ -35,10 +35,10 @@ export function pinSelf(cpu: number): boolean {
  * Runs `node script ...args` (pinned to `cpu` when given and possible) and resolves once it
  * prints an http://127.0.0.1:PORT URL. taskset execs node, so the PID is node's own.
  */
-export function startNode(name: string, script: string, args: string[], options: { nodeFlags?: string[]; cpu?: number } = {}): Promise<Started> {
+export function startNode(name: string, script: string, args: string[], options: { nodeFlags?: string[]; cpu?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Started> {
   const command = [process.execPath, ...(options.nodeFlags ?? []), script, ...args];
   const pinned = options.cpu !== undefined && CAN_PIN ? ['taskset', '-c', String(options.cpu), ...command] : command;
-  const child = spawn(pinned[0] as string, pinned.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(pinned[0] as string, pinned.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 15_000);
