@@ -146,6 +146,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
       enableOfflineQueue: false,
       autoResubscribe: false, // the bus re-subscribes itself, then catches up
       retryStrategy: (times: number) => backoff(times - 1),
+      disconnectTimeout: 200, // also how long a closed bus's timer outlives it (ioredis arms one even with no socket)
     }) as Client;
     client.on('error', () => undefined); // every failure surfaces where it matters: a command's rejection
     client.defineCommand('mcdnPrepare', { numberOfKeys: 3, lua: PREPARE });
@@ -388,6 +389,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
         await listen(keys.ack);
       } catch (err) {
         ackListeners.delete(listener);
+        if (ackListeners.size === 0) channels.delete(keys.ack);
         throw unavailable(err, 'onAck');
       }
       return () => {

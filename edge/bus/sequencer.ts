@@ -50,6 +50,13 @@ export class Sequencer {
   private applied: number;
   /** Messages above frontier + 1, waiting for the hole below them. */
   private readonly buffer = new Map<number, Invalidation>();
+  /**
+   * Set by a resync after the replay log was trimmed: where the log's head is, is not known.
+   * Every message published after the subscription arrives live and in order, and everything
+   * before is covered by the resync, so the next live message becomes the starting point
+   * (rather than opening a hole whose replay is sure to come back trimmed again).
+   */
+  private headUnknown = false;
   private highestBuffered = 0;
   private readonly queue: Step[] = [];
   private working = false;
@@ -118,7 +125,7 @@ export class Sequencer {
       throw err;
     }
     if (link !== this.linkGeneration) return; // disconnected or closed meanwhile
-    if (result === 'trimmed') this.resync('replay log trimmed', this.highestKnown());
+    if (result === 'trimmed') this.resyncTrimmed();
     else for (const message of result) this.accept(message, true);
     await this.whenIdle();
     if (link !== this.linkGeneration) return;
@@ -158,6 +165,10 @@ export class Sequencer {
       this.resync('new epoch', message.seq - 1);
     }
     const seq = message.seq;
+    if (this.headUnknown && !fromReplay) {
+      this.headUnknown = false;
+      if (seq > this.frontier + 1) this.frontier = seq - 1;
+    }
     if (seq <= this.frontier || this.buffer.has(seq)) {
       if (!fromReplay) this.counts.duplicates++;
       return;
@@ -204,6 +215,11 @@ export class Sequencer {
     this.frontier = to;
     this.queue.push({ resync: reason, seq: to });
     this.kick();
+  }
+
+  private resyncTrimmed(): void {
+    this.resync('replay log trimmed', this.highestKnown());
+    this.headUnknown = true;
   }
 
   /** The highest seq known: taken in, or held in the buffer. */
@@ -277,7 +293,7 @@ export class Sequencer {
       }
       if (generation !== this.generation) return;
       if (result === 'trimmed') {
-        this.resync('replay log trimmed', this.highestKnown());
+        this.resyncTrimmed();
         break;
       }
       for (const message of result ?? []) this.accept(message, true);

@@ -197,7 +197,7 @@ describe('consistency modes', () => {
       assert.equal(kept.cacheStatus.detail, 'callback');
       assert.equal(c.origin.count('/cb'), 1);
       const bus = (c.edges[0] as EdgeNode).bus as ReturnType<typeof createMemoryBus>;
-      bus.simulateDisconnect(500);
+      bus.simulateDisconnect(10_000); // long enough for the next request under any load; close() ends it
       await waitFor(() => bus.state() !== 'in-sync');
       const fallback = await fetchFrom(url, 'GET', '/cb');
       assert.equal(fallback.cacheStatus.fwd, 'stale');
@@ -237,7 +237,7 @@ test('a shield that has not applied a purge yet does not hand the purged copy ba
     origin.setResource('/tiered', { body: 'old', headers: { 'cache-control': 'max-age=600' } });
     assert.equal((await fetchFrom(edgeUrl, 'GET', '/tiered')).text, 'old');
     // The shield misses the callback for a while; the edge applies it at once.
-    shieldBus.simulateDisconnect(1_000);
+    shieldBus.simulateDisconnect(10_000); // close() ends it
     origin.setResource('/tiered', { body: 'new', headers: { 'cache-control': 'max-age=600' } });
     const bus = createMemoryBus(options);
     await publishInvalidation(bus, { urls: [`${originUrl}/tiered`] });

@@ -80,16 +80,20 @@ describe('redis bus against its own redis-server: drops, trimming, restart, forg
   }
 
   /**
-   * Cuts every subscriber off (CLIENT KILL TYPE pubsub) and keeps them off: while held, the
-   * server refuses new connections (maxclients 1), so the subscriber cannot reconnect before
-   * `release()`. Connections already open (publishers' command connections) keep working.
+   * Cuts every subscriber off (CLIENT KILL TYPE pubsub) and keeps them off during `during`: the
+   * server refuses new connections meanwhile (maxclients 1), so no subscriber reconnects before
+   * it ends. Connections already open (the buses' command connections) keep working.
    */
-  async function cutSubscribers(edges: InvalidationBus[]): Promise<{ release(): Promise<void> }> {
+  async function whileSubscribersCut(edges: InvalidationBus[], during: () => Promise<void>): Promise<void> {
     await admin.config('SET', 'maxclients', '1');
-    await admin.client('KILL', 'TYPE', 'pubsub');
-    await waitUntil(() => edges.every((edge) => edge.state() === 'down'));
-    for (const edge of edges) assert.equal(edge.state(), 'down', 'the subscriber noticed the drop');
-    return { release: async () => void (await admin.config('SET', 'maxclients', '10000')) };
+    try {
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      await waitUntil(() => edges.every((edge) => edge.state() === 'down'));
+      for (const edge of edges) assert.equal(edge.state(), 'down', 'the subscriber noticed the drop');
+      await during();
+    } finally {
+      await admin.config('SET', 'maxclients', '10000');
+    }
   }
 
   test('a subscriber whose connection drops misses the live messages published meanwhile and gets them by replay, in order', async () => {
@@ -102,10 +106,10 @@ describe('redis bus against its own redis-server: drops, trimming, restart, forg
     await publisher.onAck((ack) => heard.push(ack.seq));
     const first = await publisher.publish({ tags: ['before-drop'] });
     await waitUntil(() => rec.delivered.length === 1);
-    const cut = await cutSubscribers([edge]);
     const missed: Invalidation[] = [];
-    for (let i = 0; i < 20; i++) missed.push(await publisher.publish({ tags: [`missed-${i}`] }));
-    await cut.release();
+    await whileSubscribersCut([edge], async () => {
+      for (let i = 0; i < 20; i++) missed.push(await publisher.publish({ tags: [`missed-${i}`] }));
+    });
     await waitUntil(() => rec.delivered.length === 21 && edge.state() === 'in-sync');
     assert.deepEqual(rec.delivered.map((m) => m.id), [first, ...missed].map((m) => m.id), 'every one, in order');
     const stats = edge.stats();
@@ -158,10 +162,10 @@ describe('redis bus against its own redis-server: drops, trimming, restart, forg
     await edge.subscribe(rec.handlers);
     await publisher.publish({ tags: ['before-drop'] });
     await waitUntil(() => rec.delivered.length === 1);
-    const cut = await cutSubscribers([edge]);
-    for (let i = 0; i < 200; i++) await publisher.publish({ tags: [`missed-${i}`] });
+    await whileSubscribersCut([edge], async () => {
+      for (let i = 0; i < 200; i++) await publisher.publish({ tags: [`missed-${i}`] });
+    });
     assert.ok((await admin.xlen(`${options.namespace}:stream`)) < 200, 'the stream was trimmed');
-    await cut.release();
     await waitUntil(() => rec.resyncs.length > 0 && edge.state() === 'in-sync');
     assert.match(rec.resyncs[0] as string, /trim/);
     assert.equal(rec.delivered.length, 1, 'none of the missed ones is delivered: the resync covers them');
@@ -224,10 +228,11 @@ describe('redis bus against its own redis-server: drops, trimming, restart, forg
     await admin.publish(`${options.namespace}:inv`, forge(first.seq + 1));
     // A forged entry in the log, then a cut subscriber that must catch up through it.
     await admin.xadd(`${options.namespace}:stream`, '*', 's', String(first.seq + 1), 'e', first.epoch, 'm', forge(first.seq + 1));
-    const cut = await cutSubscribers([edge]);
-    const second = await publisher.publish({ tags: ['genuine-2'] });
-    const third = await publisher.publish({ tags: ['genuine-3'] });
-    await cut.release();
+    const genuine: Invalidation[] = [];
+    await whileSubscribersCut([edge], async () => {
+      genuine.push(await publisher.publish({ tags: ['genuine-2'] }), await publisher.publish({ tags: ['genuine-3'] }));
+    });
+    const [second, third] = genuine as [Invalidation, Invalidation];
     await waitUntil(() => rec.delivered.length === 3 && edge.state() === 'in-sync');
     assert.deepEqual(rec.delivered.map((m) => m.id), [first.id, second.id, third.id]);
     assert.equal(second.seq, first.seq + 1, 'the forgeries took no number');

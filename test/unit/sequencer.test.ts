@@ -321,3 +321,21 @@ test('close clears the gap timer: no replay afterwards', async () => {
   await sleep(GAP_MS * 4);
   assert.deepEqual(h.replays, [[1, Infinity]]);
 });
+
+test('after a trimmed catch-up, the next live message is the new starting point: delivered, one resync only', async () => {
+  const h = harness();
+  h.seq.offer(msg(1));
+  await until(() => h.delivered.length === 1, 'the first delivery');
+  h.seq.disconnected();
+  // While the edge was away, 500 messages came and the log kept only the last 10.
+  h.log = Array.from({ length: 10 }, (_, i) => msg(491 + i));
+  h.oldestKept = 491;
+  await h.seq.catchUp();
+  h.seq.offer(msg(501));
+  h.seq.offer(msg(502));
+  await until(() => h.delivered.includes(502), 'the live messages after the resync');
+  assert.deepEqual(h.events, ['e1:1', 'resync:replay log trimmed', 'e1:501', 'e1:502']);
+  assert.equal(h.seq.stats().resyncs, 1);
+  assert.equal(h.seq.state, 'in-sync');
+  h.seq.close();
+});
