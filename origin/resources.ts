@@ -239,5 +239,9 @@ export function seedResources(opts: SeedOptions): Array<[string, SeedSpec]> {
       headers: { 'content-type': TEXT, 'cache-control': 'no-cache' },
       body: 'always revalidated\n',
     }],
+    ['/products/7', {
+      headers: { 'content-type': TEXT, 'cache-control': 'max-age=600', 'surrogate-key': 'product-7 products' },
+      body: 'product 7\n',
+    }],
   ];
 }

@@ -252,3 +252,22 @@ test('a shield that has not applied a purge yet does not hand the purged copy ba
     await origin.close();
   }
 });
+
+test('misses from many edges collapse at their shield into one origin request', async () => {
+  const origin = createDemoOrigin();
+  const originUrl = await origin.listen(0);
+  const options: BusOptions = { ...DEFAULT_BUS_OPTIONS, namespace: `tier-collapse-${process.pid}`, signing };
+  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'shield' }, bus: createMemoryBus(options), signing, heartbeatMs: 100 });
+  const shieldUrl = await shield.start(0);
+  const children = [0, 1, 2].map((i) => createEdgeNode({ id: `child-${i}`, proxy: { origin: shieldUrl, cacheName: `child-${i}` }, bus: createMemoryBus(options), signing, heartbeatMs: 100 }));
+  const urls = await Promise.all(children.map((child) => child.start(0)));
+  try {
+    const answers = await Promise.all(urls.flatMap((url) => Array.from({ length: 5 }, () => fetchFrom(url, 'GET', '/slow?ms=300'))));
+    assert.ok(answers.every((a) => a.status === 200 && a.text.startsWith('slow')));
+    assert.equal(origin.count('/slow?ms=300'), 1, 'one origin request for 15 client requests on 3 edges');
+  } finally {
+    for (const child of children) await child.close();
+    await shield.close();
+    await origin.close();
+  }
+});

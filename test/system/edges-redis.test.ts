@@ -112,6 +112,7 @@ describe('purges through Redis reach every edge process', () => {
   const rows: Array<{ name: string; path: string; flags: (originUrl: string) => string[] }> = [
     { name: 'URL', path: '/news', flags: (o) => ['--url', `${o}/news`] },
     { name: 'prefix', path: '/static/app.js', flags: (o) => ['--prefix', `${o}/static/`] },
+    { name: 'tag', path: '/products/7', flags: () => ['--tag', 'product-7'] },
     { name: 'everything', path: '/heuristic', flags: () => ['--all'] },
   ];
   for (const row of rows) {
@@ -125,6 +126,12 @@ describe('purges through Redis reach every edge process', () => {
       }
     });
   }
+
+  test('mini-cdn edges lists every live edge', async () => {
+    const { code, output } = await run(['edges']);
+    assert.equal(code, 0, output);
+    for (const [i, edge] of edges.entries()) assert.match(output, new RegExp(`sys-edge-${i}\\t${edge.url}`));
+  });
 
   test('a change at the origin process is pushed to every edge', async () => {
     await primeEverywhere('/lang');
