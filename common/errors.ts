@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   MCDN_UPSTREAM_TIMEOUT: { status: 504, summary: 'The origin did not answer in time (connect or headers timeout).' },
   MCDN_UPSTREAM_PROTOCOL: { status: 502, summary: 'The origin answered with something that is not valid HTTP/1.1.' },
   MCDN_UPSTREAM_FAILED: { status: 502, summary: 'The request to the origin failed for another reason.' },
+  MCDN_NO_HEALTHY_ORIGIN: { status: 503, summary: 'Every origin is down or ejected; the client gets 503 with Retry-After.' },
   MCDN_INTERNAL: { status: 500, summary: 'An unexpected fault in mini-cdn itself; the process stays up. Please report it.' },
   // Invalidation callbacks
   MCDN_INVALIDATION_INVALID: { status: 400, summary: 'An invalidation request is malformed (no target, a URL that is not absolute http(s), too many entries).' },
@@ -19,6 +20,8 @@ export const ERROR_CODES = {
   // Operating the process
   MCDN_USAGE: { status: 0, summary: 'The command line is wrong; see `mini-cdn --help`.' },
   MCDN_LISTEN_FAILED: { status: 0, summary: 'A server could not listen on its address or port.' },
+  MCDN_CONFIG_INVALID: { status: 0, summary: 'The config file is invalid; every problem is listed with its path (and line for YAML).' },
+  MCDN_CONFIG_UNREADABLE: { status: 0, summary: 'The config file cannot be read or parsed.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,47 @@
+// `mini-cdn config check FILE`: load a config as a node would, and say in one line what it sets
+// up, or list every problem.
+import { ConfigError, loadConfigFile, type Config } from './load.js';
+
+export type CheckResult = { ok: true; summary: string } | { ok: false; report: string };
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A URL without its credentials (a Redis password must not reach a terminal or a log). */
+function redacted(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = '';
+      u.password = '';
+    }
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** One line: "ok: 2 origins, 3 routes, bus redis://host:6379, admin on :9000". */
+export function summarize(config: Config): string {
+  const parts = [
+    plural(config.origins.length, 'origin'),
+    plural(config.routes.length, 'route'),
+    `bus ${config.bus.redisUrl === null ? 'in-process' : redacted(config.bus.redisUrl)}`,
+    config.admin.port === null ? 'no admin API' : `admin on ${config.admin.host === '127.0.0.1' ? '' : config.admin.host}:${config.admin.port}`,
+    `listen ${config.listen.host}:${config.listen.port}`,
+    `workers ${config.workers}`,
+  ];
+  return `ok: ${parts.join(', ')}`;
+}
+
+/** Loads `file` with the environment over it; never throws for a bad config, only for faults of its own. */
+export async function checkConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
+  try {
+    return { ok: true, summary: summarize(await loadConfigFile(file, env)) };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const count = err.problems.length;
+    return { ok: false, report: `${err.code}: ${file}: ${plural(count, 'problem')}\n${err.message}` };
+  }
+}

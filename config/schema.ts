@@ -1,0 +1,166 @@
+// The whole config of a mini-cdn node, as one zod schema: every key, its type, its default (units
+// in the names), and the rules that tie keys together. Objects are strict: an unknown key is an
+// error at its path; a group left out is its defaults (`.prefault({})`). Plain types only: the
+// CLI maps a Config onto the proxy's and the bus's options.
+import { z } from 'zod';
+
+const int = (min: number) => z.number().int().min(min);
+const positiveInt = (fallback: number) => int(1).default(fallback);
+const nonNegativeInt = (fallback: number) => int(0).default(fallback);
+const port = () => int(0).max(65535);
+/** Cross-field rules compare only values that passed their own checks (those issues do not stop a parse). */
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
+
+/** http(s), absolute, no path other than '/', no query, fragment or credentials. */
+function checkOriginUrl(value: string, ctx: z.core.$RefinementCtx<string>): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `must be an absolute http:// or https:// URL, got "${value}"` });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `must be http:// or https://, got ${url.protocol}//` });
+  else if (url.pathname !== '/' || url.search || url.hash) ctx.addIssue({ code: 'custom', message: `must have no path, query or fragment (only scheme, host and port), got "${value}"` });
+  else if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not carry credentials' });
+}
+
+function checkRedisUrl(value: string, ctx: z.core.$RefinementCtx<string>): void {
+  let protocol = '';
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    // reported below
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') ctx.addIssue({ code: 'custom', message: `must be a redis:// or rediss:// URL, got "${value}"` });
+}
+
+export const CONSISTENCY_MODES = ['ttl', 'callback', 'validate'] as const;
+export const BALANCING = ['weighted-round-robin', 'least-busy'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Shortest HMAC secret and admin token accepted. */
+export const MIN_SECRET_CHARS = 16;
+
+const mode = z.enum(CONSISTENCY_MODES);
+
+const originSchema = z.strictObject({
+  url: z.string().superRefine(checkOriginUrl),
+  weight: positiveInt(1),
+  timeouts: z.strictObject({ connectMs: positiveInt(5_000), headersMs: positiveInt(30_000), bodyMs: positiveInt(30_000) }).prefault({}),
+  maxConnections: positiveInt(128),
+});
+
+const healthCheckSchema = z.strictObject({
+  path: z.string().startsWith('/', { error: 'must start with /' }).default('/healthz'),
+  intervalMs: positiveInt(5_000),
+  timeoutMs: positiveInt(2_000),
+  healthyAfter: positiveInt(2),
+  unhealthyAfter: positiveInt(3),
+}).superRefine((h, ctx) => {
+  if (isCount(h.intervalMs) && isCount(h.timeoutMs) && h.timeoutMs >= h.intervalMs) ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: `must be less than intervalMs (${h.intervalMs})` });
+});
+
+const cacheSchema = z.strictObject({
+  maxBytes: positiveInt(256 * 1024 * 1024),
+  maxObjectBytes: positiveInt(16 * 1024 * 1024),
+  maxVariantsPerUrl: positiveInt(32),
+  heuristicFraction: z.number().min(0).max(1).default(0.1),
+  heuristicMaxMs: nonNegativeInt(86_400_000),
+  forwardCdnCacheControl: z.boolean().default(false),
+  tagFields: z.array(z.string().min(1)).default(['surrogate-key', 'cache-tag']),
+}).superRefine((c, ctx) => {
+  if (isCount(c.maxBytes) && isCount(c.maxObjectBytes) && c.maxObjectBytes > c.maxBytes) ctx.addIssue({ code: 'custom', path: ['maxObjectBytes'], message: `must not exceed cache.maxBytes (${c.maxBytes})` });
+});
+
+const routeSchema = z.strictObject({
+  match: z.string().superRefine((m, ctx) => {
+    if (!m.startsWith('/')) ctx.addIssue({ code: 'custom', message: `must start with / (a path prefix, or a glob with *), got "${m}"` });
+    else if (/[\s?#]/.test(m)) ctx.addIssue({ code: 'custom', message: 'must not contain whitespace, ? or #' });
+  }),
+  mode: mode.optional(),
+  edgeTtlMs: int(0).optional(),
+  ttlOverrideMs: int(0).nullable().default(null),
+  bypass: z.boolean().default(false),
+  cacheKey: z.strictObject({
+    ignoreQuery: z.array(z.string().min(1)).default([]),
+    sortQuery: z.boolean().default(false),
+    headers: z.array(z.string().min(1)).default([]),
+    cookies: z.array(z.string().min(1)).default([]),
+  }).prefault({}),
+});
+
+const busSchema = z.strictObject({
+  redisUrl: z.string().superRefine(checkRedisUrl).nullable().default(null),
+  namespace: z.string().min(1).default('mini-cdn'),
+  streamMaxLength: positiveInt(10_000),
+  secret: z.string().nullable().default(null),
+  keyId: z.string().min(1).default('k1'),
+  previousSecret: z.string().nullable().default(null),
+  previousKeyId: z.string().min(1).default('k0'),
+}).superRefine((b, ctx) => {
+  if (b.redisUrl !== null && (b.secret === null || b.secret.length < MIN_SECRET_CHARS)) {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: `must be at least ${MIN_SECRET_CHARS} characters when bus.redisUrl is set (the bus leaves the process)` });
+  }
+  if (b.previousSecret !== null && b.previousSecret.length < MIN_SECRET_CHARS) ctx.addIssue({ code: 'custom', path: ['previousSecret'], message: `must be at least ${MIN_SECRET_CHARS} characters` });
+  if (b.previousSecret !== null && b.previousKeyId === b.keyId) ctx.addIssue({ code: 'custom', path: ['previousKeyId'], message: 'must differ from bus.keyId' });
+});
+
+const adminSchema = z.strictObject({
+  port: port().nullable().default(null),
+  host: z.string().min(1).default('127.0.0.1'),
+  token: z.string().nullable().default(null),
+}).superRefine((a, ctx) => {
+  if (a.port !== null && (a.token === null || a.token.length < MIN_SECRET_CHARS)) {
+    ctx.addIssue({ code: 'custom', path: ['token'], message: `must be at least ${MIN_SECRET_CHARS} characters when admin.port is set` });
+  }
+});
+
+const limitsSchema = z.strictObject({
+  maxRequestHeaderBytes: positiveInt(16 * 1024),
+  maxUrlBytes: positiveInt(8 * 1024),
+  requestTimeoutMs: nonNegativeInt(60_000),
+  headersTimeoutMs: nonNegativeInt(15_000),
+  keepAliveTimeoutMs: nonNegativeInt(5_000),
+}).superRefine((l, ctx) => {
+  // Node's HTTP server refuses a headers timeout longer than a (non-zero) request timeout.
+  if (isCount(l.requestTimeoutMs) && isCount(l.headersTimeoutMs) && l.headersTimeoutMs > l.requestTimeoutMs) ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: `must not exceed limits.requestTimeoutMs (${l.requestTimeoutMs})` });
+});
+
+/** The origin mini-cdn fronts when the config names none: the demo origin's address. */
+export const DEFAULT_ORIGIN_URL = 'http://127.0.0.1:8080';
+
+const rootSchema = z.strictObject({
+  /** Lets a JSON config name its JSON Schema for editors; ignored. */
+  $schema: z.string().optional(),
+  listen: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: port().default(8000) }).prefault({}).describe('Where the edge serves clients.'),
+  origins: z.array(originSchema).min(1).prefault([{ url: DEFAULT_ORIGIN_URL }]).describe('The origins behind this edge; at least one.'),
+  balancing: z.enum(BALANCING).default('weighted-round-robin').describe('How requests are spread over the origins.'),
+  healthCheck: z
+    .union([z.literal(false), healthCheckSchema], { error: 'must be false (no active health checks) or an object' })
+    .prefault({})
+    .describe('Active health checks of each origin, or false.'),
+  passiveEjection: z.strictObject({ failures: positiveInt(5), windowMs: positiveInt(10_000), ejectMs: positiveInt(30_000) }).prefault({}).describe('Take an origin out after this many failures within windowMs, for ejectMs.'),
+  retries: z.strictObject({ attempts: nonNegativeInt(2), backoffMs: nonNegativeInt(50) }).prefault({}).describe('Retries of idempotent requests on another origin.'),
+  cache: cacheSchema.prefault({}).describe('The cache: bounds and RFC 9111 heuristics.'),
+  stale: z.strictObject({ whileRevalidateMs: nonNegativeInt(0), ifErrorMs: nonNegativeInt(0) }).prefault({}).describe('Stale windows granted beyond the origin\'s directives (0 = none).'),
+  routes: z.array(routeSchema).default([]).describe('Per-path rules; the first match wins.'),
+  defaults: z.strictObject({ mode: mode.default('ttl'), edgeTtlMs: nonNegativeInt(3_600_000) }).prefault({}).describe('Consistency mode and edge TTL of paths no route matches.'),
+  bus: busSchema.prefault({}).describe('The invalidation bus: Redis, or in-process when redisUrl is null.'),
+  admin: adminSchema.prefault({}).describe('The admin API; port null = none.'),
+  logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info'), accessLog: z.boolean().default(true) }).prefault({}),
+  workers: z.union([int(1), z.literal('auto')], { error: 'must be a positive whole number or "auto"' }).default(1).describe('Worker processes: a number, or "auto" for one per CPU.'),
+  limits: limitsSchema.prefault({}).describe('Bounds on incoming requests.'),
+  shutdown: z.strictObject({ graceMs: nonNegativeInt(10_000) }).prefault({}).describe('How long in-flight requests may finish on shutdown.'),
+});
+
+/**
+ * The config schema. Its output is fully defaulted: each route carries its own mode and edgeTtlMs
+ * (from `defaults` when the route names none), and `$schema` is dropped.
+ */
+export const configSchema = rootSchema.transform(({ $schema: _schema, ...config }) => ({
+  ...config,
+  routes: config.routes.map((route) => ({ ...route, mode: route.mode ?? config.defaults.mode, edgeTtlMs: route.edgeTtlMs ?? config.defaults.edgeTtlMs })),
+}));
+
+/** The schema before the final transform: its objects can be walked key by key (env names, suggestions). */
+export const configShape = rootSchema;
