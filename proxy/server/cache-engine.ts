@@ -14,7 +14,7 @@ import {
 } from '../policy/index.js';
 import type { CacheStatusFields, ReuseDecision } from '../policy/index.js';
 import type { VariantCache } from '../store/variant-cache.js';
-import type { OriginClient } from '../upstream/origin-client.js';
+import type { Upstream } from '../upstream/origin-pool.js';
 import { emptyStats } from './context.js';
 import type { EngineStats, NodeContext } from './context.js';
 import type { Exchange } from './exchange.js';
@@ -48,12 +48,12 @@ const NO_DIRECTIVES = parseCacheControl(undefined);
 
 export class CacheEngine {
   readonly cache: VariantCache;
-  readonly client: OriginClient;
+  readonly client: Upstream;
   private readonly ctx: NodeContext;
   private readonly fetchContext: FetchContext;
   private readonly inflight = new Map<string, SharedFetch>();
 
-  constructor(options: ProxyOptions, cache: VariantCache, client: OriginClient, hooks: ProxyHooks = NO_CALLBACKS) {
+  constructor(options: ProxyOptions, cache: VariantCache, client: Upstream, hooks: ProxyHooks = NO_CALLBACKS) {
     this.cache = cache;
     this.client = client;
     this.ctx = {

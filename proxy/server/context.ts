@@ -1,7 +1,7 @@
 // What the parts of one node's request handling share: options, the cache, the origin client,
 // the counters, and invalidation. Built once by the engine.
 import type { VariantCache } from '../store/variant-cache.js';
-import type { OriginClient } from '../upstream/origin-client.js';
+import type { Upstream } from '../upstream/origin-pool.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
 import type { ResponseLabels } from './respond.js';
 
@@ -30,7 +30,7 @@ export interface NodeContext {
   readonly options: ProxyOptions;
   readonly labels: ResponseLabels;
   readonly cache: VariantCache;
-  readonly client: OriginClient;
+  readonly client: Upstream;
   readonly counters: EngineStats;
   readonly hooks: ProxyHooks;
   /** Drops every variant of a URL and keeps fetches under way from storing their result. */

@@ -3,6 +3,7 @@ import { DEFAULT_FRESHNESS } from '../policy/index.js';
 import type { FreshnessOptions } from '../policy/index.js';
 import { DEFAULT_ORIGIN_CLIENT } from '../upstream/origin-client.js';
 import type { OriginClientOptions } from '../upstream/origin-client.js';
+import type { OriginPoolOptions, PoolOrigin } from '../upstream/origin-pool.js';
 import type { HeaderMap } from '../types.js';
 
 /**
@@ -15,8 +16,12 @@ import type { HeaderMap } from '../types.js';
 export type ConsistencyMode = 'ttl' | 'callback' | 'validate';
 
 export interface ProxyOptions {
-  /** Base URL of the origin (or of a parent tier). */
+  /** Base URL of the origin (or of a parent tier); used when `origins` is not given. */
   origin: string;
+  /** Several origins, balanced with fail-over; when given, `origin` is ignored. */
+  origins?: PoolOrigin[];
+  /** How the origins are balanced, checked and retried. */
+  pool: Omit<OriginPoolOptions, 'origins' | 'client'>;
   /** The cache's name in Cache-Status and Via. */
   cacheName: string;
   /** Memory the cache may hold, counting body, headers and key of each entry. */
@@ -45,6 +50,12 @@ export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   freshness: DEFAULT_FRESHNESS,
   consistency: { mode: 'ttl', edgeTtlMs: 3_600_000 },
   upstream: DEFAULT_ORIGIN_CLIENT,
+  pool: {
+    balancing: 'weighted-round-robin',
+    healthCheck: false,
+    passiveEjection: { failures: 5, windowMs: 10_000, ejectMs: 30_000 },
+    retries: { attempts: 1, backoffMs: 25 },
+  },
   forwardCdnCacheControl: false,
   maxRequestHeaderBytes: 16 * 1024,
   requestTimeoutMs: 60_000,
@@ -60,6 +71,7 @@ export function resolveProxyOptions(given: Partial<ProxyOptions> & { origin: str
     freshness: { ...DEFAULT_PROXY_OPTIONS.freshness, ...given.freshness },
     consistency: { ...DEFAULT_PROXY_OPTIONS.consistency, ...given.consistency },
     upstream: { ...DEFAULT_PROXY_OPTIONS.upstream, ...given.upstream },
+    pool: { ...DEFAULT_PROXY_OPTIONS.pool, ...given.pool },
   };
 }
 

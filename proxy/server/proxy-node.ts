@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { MiniCdnError } from '../../common/errors.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { VariantCache } from '../store/variant-cache.js';
-import { OriginClient } from '../upstream/origin-client.js';
+import { OriginPool } from '../upstream/origin-pool.js';
 import { CacheEngine } from './cache-engine.js';
 import { createExchange } from './exchange.js';
 import { NO_CALLBACKS, resolveProxyOptions } from './options.js';
@@ -32,7 +32,8 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
   const options = resolveProxyOptions(given);
   const store = new MemoryStore({ maxBytes: options.maxBytes, maxObjectBytes: options.maxObjectBytes });
   const cache = new VariantCache(store, { maxVariantsPerUrl: options.maxVariantsPerUrl });
-  const client = new OriginClient({ origin: options.origin, ...options.upstream });
+  const client = new OriginPool({ ...options.pool, origins: options.origins ?? [{ url: options.origin, weight: 1 }], client: options.upstream });
+  client.start();
   const engine = new CacheEngine(options, cache, client, hooks);
   const labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
 
@@ -61,7 +62,8 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     }
   });
 
-  const upgrades = createUpgradeTunnel(options.origin);
+  // Upgrades go to the first origin: tunnels are long-lived and not balanced.
+  const upgrades = createUpgradeTunnel(options.origins?.[0]?.url ?? options.origin);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => upgrades.handle(req, socket, head));
 
   // A reverse proxy does not open tunnels.

@@ -86,6 +86,8 @@ export function sendError(res: ServerResponse, err: MiniCdnError, labels: Respon
     'cache-control': 'no-store',
     'x-mini-cdn-error': err.code,
   };
+  // Every origin down: tell clients when to come back instead of hammering (RFC 9110 §10.2.3).
+  if (httpStatus === 503) headers['retry-after'] = '5';
   res.writeHead(httpStatus, labelResponse(headers, labels, { ...status, detail: err.code }) as Record<string, string | string[]>);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }

@@ -10,7 +10,8 @@ import { contentLength, freshenedEntry, newEntry, responseFields, variantOf, wit
 import type { VariantCache } from '../store/variant-cache.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import { classifyUpstreamError } from '../upstream/origin-client.js';
-import type { OriginClient, UpstreamResponse } from '../upstream/origin-client.js';
+import type { UpstreamResponse } from '../upstream/origin-client.js';
+import type { Upstream } from '../upstream/origin-pool.js';
 import { BodyTee } from './body-tee.js';
 
 export interface StaleCopy {
@@ -41,7 +42,7 @@ export type FetchOutcome =
   | { kind: 'error'; error: MiniCdnError };
 
 export interface FetchContext {
-  client: OriginClient;
+  client: Upstream;
   cache: VariantCache;
   freshness: FreshnessOptions;
   maxObjectBytes: number;
