@@ -24,6 +24,7 @@ import { NO_CALLBACKS } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
 import { passThrough } from './pass-through.js';
 import { purgeTargets } from './purge.js';
+import { compileRoutes, keyPath, routeFor } from './routes.js';
 import type { PurgeRequest } from './purge.js';
 import { rangeFetch, servePartial } from './range-fetch.js';
 import { labelResponse, sendEntry, sendError } from './respond.js';
@@ -53,7 +54,12 @@ export class CacheEngine {
   private readonly fetchContext: FetchContext;
   private readonly inflight = new Map<string, SharedFetch>();
 
+  /** The key form of a purged path: the same route rules as requests (ignored and sorted query). */
+  private readonly keyPathOf: (path: string) => string;
+
   constructor(options: ProxyOptions, cache: VariantCache, client: Upstream, hooks: ProxyHooks = NO_CALLBACKS) {
+    const routes = compileRoutes(options.routes);
+    this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
     this.cache = cache;
     this.client = client;
     this.ctx = {
@@ -85,6 +91,7 @@ export class CacheEngine {
     const { counters, options, labels } = this.ctx;
     const ccField = ex.headers['cache-control'];
     const requestCc = ccField === undefined ? NO_DIRECTIVES : parseCacheControl(ccField);
+    if (ex.route?.bypass) return passThrough(this.ctx, ex, { fwd: 'bypass', detail: 'route-bypass' });
     if (requestCc.noStore) return passThrough(this.ctx, ex, { fwd: 'request', detail: 'request-no-store' });
     const found = this.cache.lookup(ex.primaryKey, (names) => secondaryKey(names, ex.headers));
     if (!found.found) {
@@ -121,8 +128,9 @@ export class CacheEngine {
   }
 
   /** The consistency mode adjusts the policy's decision (see ConsistencyMode); `note` says why. */
-  private applyConsistency(decision: ReuseDecision, ex: Exchange): { decision: ReuseDecision; note?: string } {
-    const { mode, edgeTtlMs } = this.ctx.options.consistency;
+  private applyConsistency(given: ReuseDecision, ex: Exchange): { decision: ReuseDecision; note?: string } {
+    const { mode, edgeTtlMs } = ex.route ?? this.ctx.options.consistency;
+    const decision = this.applyTtlOverride(given, ex);
     // A downstream tier has applied a purge this node has not yet: its copy may be the purged one.
     if ((decision.action === 'serve' || decision.action === 'serve-stale-revalidate') && this.ctx.hooks.behindDownstream(ex.headers)) {
       return { decision: { action: 'revalidate', ageMs: decision.ageMs, ttlMs: decision.ttlMs, reason: 'stale' }, note: 'tier-behind' };
@@ -141,6 +149,17 @@ export class CacheEngine {
     return { decision: { action: 'serve', ageMs: decision.ageMs, ttlMs: decision.ttlMs + edgeTtlMs, stale: false, detail: 'callback' } };
   }
 
+  /** A route's ttlOverrideMs replaces the origin's freshness (request directives and purges still apply). */
+  private applyTtlOverride(decision: ReuseDecision, ex: Exchange): ReuseDecision {
+    const override = ex.route?.ttlOverrideMs;
+    if (override === null || override === undefined) return decision;
+    const overridable = decision.action === 'serve' || decision.action === 'serve-stale-revalidate' || (decision.action === 'revalidate' && decision.reason === 'stale');
+    if (!overridable) return decision;
+    const ttlMs = override - decision.ageMs;
+    if (ttlMs > 0) return { action: 'serve', ageMs: decision.ageMs, ttlMs, stale: false, detail: 'ttl-override' };
+    return { action: 'revalidate', ageMs: decision.ageMs, ttlMs, reason: 'stale' };
+  }
+
   /** Any method the cache does not serve itself. */
   passThrough(ex: Exchange, status: CacheStatusFields): Promise<void> {
     return passThrough(this.ctx, ex, status);
@@ -152,7 +171,7 @@ export class CacheEngine {
    * Returns how many stored entries it touched.
    */
   purge(request: PurgeRequest): number {
-    const targets = purgeTargets(this.cache, request);
+    const targets = purgeTargets(this.cache, request, this.keyPathOf);
     const soft = request.soft === true;
     this.ctx.counters.invalidations++;
     // Tags of a response are unknown until it arrives, so tag and full purges stop every fetch under way.

@@ -3,6 +3,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MiniCdnError } from '../../common/errors.js';
 import type { HeaderMap } from '../types.js';
+import { keyExtras, keyPath, routeFor } from './routes.js';
+import type { Route } from './routes.js';
 
 export interface Exchange {
   req: IncomingMessage;
@@ -18,11 +20,13 @@ export interface Exchange {
   primaryKey: string;
   /** Request fields as node parsed them: list fields joined with ", ", Set-Cookie an array. */
   headers: HeaderMap;
+  /** The operator's rule for this path, if any. */
+  route: Route | undefined;
 }
 
 const DEFAULT_PORT = ':80';
 
-export function createExchange(req: IncomingMessage, res: ServerResponse): Exchange {
+export function createExchange(req: IncomingMessage, res: ServerResponse, routes: readonly Route[] = []): Exchange {
   const method = req.method ?? 'GET';
   const target = req.url ?? '';
   let path: string;
@@ -49,6 +53,9 @@ export function createExchange(req: IncomingMessage, res: ServerResponse): Excha
   if (host === '' || /[^a-z0-9.\-:[\]_]/.test(host)) {
     throw new MiniCdnError('MCDN_REQUEST_INVALID', 'the Host header is missing or malformed');
   }
+  const headers = req.headers as HeaderMap;
+  const route = routeFor(routes, path);
+  const extras = keyExtras(headers, route);
   return {
     req,
     res,
@@ -56,8 +63,10 @@ export function createExchange(req: IncomingMessage, res: ServerResponse): Excha
     path,
     host,
     url: `http://${host}${path === '*' ? '/' : path}`,
-    primaryKey: primaryKeyOf(host, path),
-    headers: req.headers as HeaderMap,
+    // Key extras sit between host and path, encoded (no '/'), so purges by path still find the key.
+    primaryKey: primaryKeyOf(extras === '' ? host : `${host}#${extras}`, keyPath(path, route)),
+    headers,
+    route,
   };
 }
 

@@ -5,6 +5,7 @@ import { DEFAULT_ORIGIN_CLIENT } from '../upstream/origin-client.js';
 import type { OriginClientOptions } from '../upstream/origin-client.js';
 import type { OriginPoolOptions, PoolOrigin } from '../upstream/origin-pool.js';
 import type { HeaderMap } from '../types.js';
+import type { RouteRule } from './routes.js';
 
 /**
  * How far an edge trusts its copies (the NFS / AFS contrast):
@@ -31,7 +32,10 @@ export interface ProxyOptions {
   /** Bound on stored variants of one URL (RFC 9111 §4.1). */
   maxVariantsPerUrl: number;
   freshness: FreshnessOptions;
+  /** The default consistency; routes may set their own. */
   consistency: { mode: ConsistencyMode; edgeTtlMs: number };
+  /** Per-path rules, first match wins (see routes.ts). */
+  routes: RouteRule[];
   upstream: Omit<OriginClientOptions, 'origin'>;
   /** Forward CDN-Cache-Control to clients (RFC 9213 leaves it to the cache; off by default). */
   forwardCdnCacheControl: boolean;
@@ -49,6 +53,7 @@ export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   maxVariantsPerUrl: 32,
   freshness: DEFAULT_FRESHNESS,
   consistency: { mode: 'ttl', edgeTtlMs: 3_600_000 },
+  routes: [],
   upstream: DEFAULT_ORIGIN_CLIENT,
   pool: {
     balancing: 'weighted-round-robin',

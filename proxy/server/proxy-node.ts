@@ -13,6 +13,7 @@ import { NO_CALLBACKS, resolveProxyOptions } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
 import { sendError } from './respond.js';
 import { createUpgradeTunnel } from './upgrade.js';
+import { compileRoutes } from './routes.js';
 
 export interface ProxyNode {
   readonly server: http.Server;
@@ -35,6 +36,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
   const client = new OriginPool({ ...options.pool, origins: options.origins ?? [{ url: options.origin, weight: 1 }], client: options.upstream });
   client.start();
   const engine = new CacheEngine(options, cache, client, hooks);
+  const routes = compileRoutes(options.routes);
   const labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
 
   const server = http.createServer({
@@ -47,7 +49,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
   server.on('request', (req, res) => {
     let ex;
     try {
-      ex = createExchange(req, res);
+      ex = createExchange(req, res, routes);
     } catch (err) {
       sendError(res, asMiniCdnError(err), labels, { fwd: 'bypass' });
       return;

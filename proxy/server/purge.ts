@@ -22,12 +22,13 @@ export interface PurgeTargets {
   all: boolean;
 }
 
-export function purgeTargets(cache: VariantCache, request: PurgeRequest): PurgeTargets {
+export function purgeTargets(cache: VariantCache, request: PurgeRequest, keyPathOf: (path: string) => string = (path) => path): PurgeTargets {
   const targets: PurgeTargets = { urls: new Set(), storedKeys: new Set(), paths: new Set(), pathPrefixes: [], all: request.all === true };
   for (const url of request.urls ?? []) {
-    const path = pathOfUrl(url);
-    if (path === undefined) continue;
-    targets.paths.add(path);
+    const given = pathOfUrl(url);
+    if (given === undefined) continue;
+    const path = keyPathOf(given);
+    targets.paths.add(given);
     for (const key of cache.urlsWithPath(path)) targets.urls.add(key);
   }
   for (const prefix of request.prefixes ?? []) {
