@@ -5,6 +5,7 @@ import { createBus } from '../edge/bus/index.js';
 import { publishInvalidation } from '../edge/bus/receipts.js';
 import { DEFAULT_BUS_OPTIONS } from '../edge/bus/types.js';
 import type { InvalidationBus, InvalidationRequest } from '../edge/bus/types.js';
+import { checkConfigFile } from '../config/check.js';
 import { intFlag, redisUrlFlag, signingFromEnv } from './args.js';
 
 function redisBus(value: string | undefined): InvalidationBus {
@@ -59,4 +60,17 @@ export async function runEdges(args: string[]): Promise<number> {
   } finally {
     await bus.close();
   }
+}
+
+/** `mini-cdn config check FILE`: exit 0 with a summary, or 1 with every problem and its path. */
+export async function runConfig(args: string[]): Promise<number> {
+  const [sub, file, ...rest] = args;
+  if (sub !== 'check' || !file || rest.length > 0) throw new MiniCdnError('MCDN_USAGE', 'usage: mini-cdn config check FILE');
+  const result = await checkConfigFile(file);
+  if (result.ok) {
+    process.stdout.write(`${result.summary}\n`);
+    return 0;
+  }
+  process.stderr.write(`${result.report}\n`);
+  return 1;
 }

@@ -1,6 +1,6 @@
 // The command line. Stable: scripts and checks rely on these commands and flags.
 import { MiniCdnError } from '../common/errors.js';
-import { runEdges, runPurge } from './bus-commands.js';
+import { runConfig, runEdges, runPurge } from './bus-commands.js';
 import { runDemo, runEdge, runOrigin } from './serve.js';
 
 const HELP = `mini-cdn: a caching HTTP reverse proxy and mini CDN
@@ -8,12 +8,14 @@ const HELP = `mini-cdn: a caching HTTP reverse proxy and mini CDN
 Usage:
   mini-cdn demo   [--port N] [--redis URL | --no-redis]
                   origin, a shield and two edges on one bus; prints URLs and curl lines
+  mini-cdn edge   --config FILE [--watch] [--port N] [--host H] [--id ID]      (SIGHUP reloads FILE)
   mini-cdn edge   --origin URL [--port N] [--host H] [--redis URL] [--id ID]
                   [--admin-port N --admin-token T] [--mode ttl|callback|validate] [--edge-ttl-ms N]
                   [--max-bytes N] [--max-object-bytes N]
   mini-cdn origin [--port N] [--host H] [--redis URL]   the demo origin (publishes its changes)
   mini-cdn purge  (--url U | --prefix P | --tag T | --all)... [--soft] [--wait MS] [--redis URL]
   mini-cdn edges  [--redis URL]                          live edges from the registry
+  mini-cdn config check FILE                             validate a config file, print every problem
   mini-cdn help
 
 Environment: MINI_CDN_REDIS_URL, MINI_CDN_BUS_SECRET (+ _KEY_ID, _PREVIOUS_SECRET, _PREVIOUS_KEY_ID),
@@ -28,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   origin: runOrigin,
   purge: runPurge,
   edges: runEdges,
+  config: runConfig,
   help: async () => {
     process.stdout.write(HELP);
     return 0;

@@ -13,12 +13,16 @@ import type { EdgeNode } from '../edge/edge-node.js';
 import { createDemoOrigin } from '../origin/demo-origin.js';
 import { createPublisher, publishChanges } from '../origin/publisher.js';
 import type { ConsistencyMode, ProxyOptions } from '../proxy/server/options.js';
+import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/load.js';
+import { watchConfig } from '../config/reload.js';
 import { httpUrlFlag, intFlag, redisUrlFlag, signingFromEnv, untilSignal } from './args.js';
+import { proxyOptionsFrom, signingFrom } from './from-config.js';
 
 const MODES: readonly ConsistencyMode[] = ['ttl', 'callback', 'validate'];
 
-function busFor(redisUrl: string | undefined, signing: SigningKeys, namespace = process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace): InvalidationBus {
-  return createBus({ ...DEFAULT_BUS_OPTIONS, namespace, signing, redisUrl });
+function busFor(redisUrl: string | undefined, signing: SigningKeys, namespace?: string): InvalidationBus {
+  return createBus({ ...DEFAULT_BUS_OPTIONS, namespace: namespace ?? process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, signing, redisUrl });
 }
 
 export async function runOrigin(args: string[]): Promise<number> {
@@ -41,6 +45,8 @@ export async function runEdge(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
+      config: { type: 'string' },
+      watch: { type: 'boolean' },
       origin: { type: 'string', multiple: true },
       port: { type: 'string' },
       host: { type: 'string' },
@@ -54,34 +60,108 @@ export async function runEdge(args: string[]): Promise<number> {
       'max-object-bytes': { type: 'string' },
     },
   });
-  const [origin] = values.origin ?? [];
-  if (!origin) throw new MiniCdnError('MCDN_USAGE', 'edge needs --origin URL');
-  httpUrlFlag(origin, 'origin');
-  const mode = (values.mode ?? 'ttl') as ConsistencyMode;
-  if (!MODES.includes(mode)) throw new MiniCdnError('MCDN_USAGE', `--mode must be one of ${MODES.join(', ')}`);
-  const adminToken = values['admin-token'] ?? process.env['MINI_CDN_ADMIN_TOKEN'];
-  if (values['admin-port'] !== undefined && !adminToken) throw new MiniCdnError('MCDN_USAGE', '--admin-port needs --admin-token (or MINI_CDN_ADMIN_TOKEN)');
-  const redisUrl = redisUrlFlag(values.redis ?? process.env['MINI_CDN_REDIS_URL']);
-  const signing = signingFromEnv(process.env, redisUrl !== undefined);
-  const proxy: Partial<ProxyOptions> & { origin: string } = {
-    origin,
-    consistency: { mode, edgeTtlMs: intFlag(values['edge-ttl-ms'], 'edge-ttl-ms', 3_600_000) },
-    ...(values['max-bytes'] ? { maxBytes: intFlag(values['max-bytes'], 'max-bytes', 0) } : {}),
-    ...(values['max-object-bytes'] ? { maxObjectBytes: intFlag(values['max-object-bytes'], 'max-object-bytes', 0) } : {}),
-  };
-  const edge = createEdgeNode({ id: values.id, proxy, bus: busFor(redisUrl, signing), signing, heartbeatMs: 2_000 });
-  const url = await edge.start(intFlag(values.port, 'port', 8000), values.host ?? '127.0.0.1');
+  const settings = values.config !== undefined ? await settingsFromFile(values.config) : settingsFromFlags(values);
+  // --port, --host and --id also apply on top of a config file (handy for several edges of one config).
+  const port = values.port !== undefined ? intFlag(values.port, 'port', 0) : settings.port;
+  const host = values.host ?? settings.host;
+  const edge = createEdgeNode({ id: values.id, proxy: settings.proxy, bus: busFor(settings.redisUrl, settings.signing, settings.namespace), signing: settings.signing, heartbeatMs: 2_000 });
+  const url = await edge.start(port, host);
   let admin: AdminServer | undefined;
   let adminUrl = '';
-  if (values['admin-port'] !== undefined && adminToken) {
-    admin = createAdminServer(edge, { token: adminToken });
-    adminUrl = await admin.listen(intFlag(values['admin-port'], 'admin-port', 0), values.host ?? '127.0.0.1');
+  if (settings.adminPort !== undefined && settings.adminToken) {
+    admin = createAdminServer(edge, { token: settings.adminToken });
+    adminUrl = await admin.listen(settings.adminPort, settings.adminHost);
   }
-  process.stdout.write(`mini-cdn edge ${edge.id} listening on ${url}, origin ${origin}, bus ${redisUrl ?? 'in-process'}, mode ${mode}${admin ? `, admin ${adminUrl}` : ''}\n`);
+  process.stdout.write(`mini-cdn edge ${edge.id} listening on ${url}, origin ${settings.proxy.origin}, bus ${settings.redisUrl ?? 'in-process'}, mode ${settings.proxy.consistency?.mode ?? 'ttl'}${admin ? `, admin ${adminUrl}` : ''}\n`);
+  const stopReloads = values.config !== undefined ? reloadOn(values.config, values.watch === true, edge) : () => undefined;
   await untilSignal();
+  stopReloads();
   await admin?.close();
   await edge.close();
   return 0;
+}
+
+interface EdgeSettings {
+  proxy: Partial<ProxyOptions> & { origin: string };
+  port: number;
+  host: string;
+  redisUrl: string | undefined;
+  namespace: string | undefined;
+  signing: SigningKeys;
+  adminPort: number | undefined;
+  adminHost: string;
+  adminToken: string | undefined;
+}
+
+async function settingsFromFile(file: string): Promise<EdgeSettings> {
+  const config = await loadConfigFile(file);
+  return {
+    proxy: proxyOptionsFrom(config),
+    port: config.listen.port,
+    host: config.listen.host,
+    redisUrl: config.bus.redisUrl ?? undefined,
+    namespace: config.bus.namespace,
+    signing: signingFrom(config),
+    adminPort: config.admin.port ?? undefined,
+    adminHost: config.admin.host,
+    adminToken: config.admin.token ?? undefined,
+  };
+}
+
+function settingsFromFlags(values: Record<string, string | boolean | string[] | undefined>): EdgeSettings {
+  const flag = (name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const [origin] = (values['origin'] as string[] | undefined) ?? [];
+  if (!origin) throw new MiniCdnError('MCDN_USAGE', 'edge needs --origin URL (or --config FILE)');
+  httpUrlFlag(origin, 'origin');
+  const mode = (flag('mode') ?? 'ttl') as ConsistencyMode;
+  if (!MODES.includes(mode)) throw new MiniCdnError('MCDN_USAGE', `--mode must be one of ${MODES.join(', ')}`);
+  const adminToken = flag('admin-token') ?? process.env['MINI_CDN_ADMIN_TOKEN'];
+  if (flag('admin-port') !== undefined && !adminToken) throw new MiniCdnError('MCDN_USAGE', '--admin-port needs --admin-token (or MINI_CDN_ADMIN_TOKEN)');
+  const redisUrl = redisUrlFlag(flag('redis') ?? process.env['MINI_CDN_REDIS_URL']);
+  return {
+    proxy: {
+      origin,
+      consistency: { mode, edgeTtlMs: intFlag(flag('edge-ttl-ms'), 'edge-ttl-ms', 3_600_000) },
+      ...(flag('max-bytes') ? { maxBytes: intFlag(flag('max-bytes'), 'max-bytes', 0) } : {}),
+      ...(flag('max-object-bytes') ? { maxObjectBytes: intFlag(flag('max-object-bytes'), 'max-object-bytes', 0) } : {}),
+    },
+    port: 8000,
+    host: '127.0.0.1',
+    redisUrl,
+    namespace: undefined,
+    signing: signingFromEnv(process.env, redisUrl !== undefined),
+    adminPort: flag('admin-port') !== undefined ? intFlag(flag('admin-port'), 'admin-port', 0) : undefined,
+    adminHost: flag('host') ?? '127.0.0.1',
+    adminToken,
+  };
+}
+
+/**
+ * Reloads the config on SIGHUP (and on file change with --watch). A valid new config takes effect
+ * at once for what is read per request; an invalid one is refused, its problems logged, and the
+ * running config kept.
+ */
+function reloadOn(file: string, watch: boolean, edge: EdgeNode): () => void {
+  const apply = (result: { ok: true; config: Config } | { ok: false; error: Error }): void => {
+    if (!result.ok) {
+      process.stderr.write(`config reload refused, keeping the running config:\n${result.error.message}\n`);
+      return;
+    }
+    const needRestart = edge.proxy.reconfigure(proxyOptionsFrom(result.config));
+    process.stdout.write(`config reloaded from ${file}${needRestart.length ? `; these settings take effect after a restart: ${needRestart.join(', ')}` : ''}\n`);
+  };
+  const onHup = (): void => {
+    loadConfigFile(file).then(
+      (config) => apply({ ok: true, config }),
+      (error: Error) => apply({ ok: false, error }),
+    );
+  };
+  process.on('SIGHUP', onHup);
+  const stopWatching = watch ? watchConfig(file, (result) => apply(result.ok ? result : { ok: false, error: result.error })) : () => undefined;
+  return () => {
+    process.off('SIGHUP', onHup);
+    stopWatching();
+  };
 }
 
 /** True when a Redis answers at host:port within a short time. */

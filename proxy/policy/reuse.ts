@@ -16,8 +16,15 @@ export interface StoredView {
   invalidated: boolean;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- extension point, kept for callers
-export interface ReuseOptions extends FreshnessOptions {}
+export interface ReuseOptions extends FreshnessOptions {
+  /**
+   * Stale windows the operator grants beyond the origin's own (RFC 5861 lets a cache be
+   * configured so); 0 or absent = none. Never where must-revalidate, proxy-revalidate, s-maxage
+   * or no-cache forbid serving stale.
+   */
+  staleWhileRevalidateMs?: number;
+  staleIfErrorMs?: number;
+}
 
 export type RevalidateReason =
   | 'stale'
@@ -122,7 +129,8 @@ export function decideReuse(
     return { action: 'serve', ageMs, ttlMs, stale: true, detail: 'max-stale' };
   }
   // RFC 5861 §3: stale-while-revalidate=N serves stale up to N seconds while revalidating.
-  if (cc.staleWhileRevalidate !== undefined && stalenessMs <= cc.staleWhileRevalidate * 1000) {
+  const swrMs = Math.max(cc.staleWhileRevalidate === undefined ? -1 : cc.staleWhileRevalidate * 1000, opts.staleWhileRevalidateMs || -1);
+  if (swrMs >= 0 && stalenessMs <= swrMs) {
     return { action: 'serve-stale-revalidate', ageMs, ttlMs };
   }
   // RFC 9111 §4.2.4: otherwise a stale response is validated first.
@@ -151,6 +159,7 @@ export function staleIfErrorAllowed(
   const reqCc = parseCacheControl(req.headers['cache-control']);
   // RFC 5861 §4: stale-if-error in the response, or in the request.
   if (cc.staleIfError !== undefined && stalenessMs <= cc.staleIfError * 1000) return true;
+  if (opts.staleIfErrorMs && stalenessMs <= opts.staleIfErrorMs) return true;
   return reqCc.staleIfError !== undefined && stalenessMs <= reqCc.staleIfError * 1000;
 }
 

@@ -55,7 +55,7 @@ export class CacheEngine {
   private readonly inflight = new Map<string, SharedFetch>();
 
   /** The key form of a purged path: the same route rules as requests (ignored and sorted query). */
-  private readonly keyPathOf: (path: string) => string;
+  private keyPathOf: (path: string) => string;
 
   constructor(options: ProxyOptions, cache: VariantCache, client: Upstream, hooks: ProxyHooks = NO_CALLBACKS) {
     const routes = compileRoutes(options.routes);
@@ -80,6 +80,18 @@ export class CacheEngine {
         if (this.inflight.get(fetch.key) === fetch) this.inflight.delete(fetch.key);
       },
     };
+  }
+
+  /**
+   * Takes new options for what is read per request (routes, modes, freshness, labels). The
+   * store, the origin pool and the listening socket stay: those need a restart.
+   */
+  updateOptions(options: ProxyOptions): void {
+    const routes = compileRoutes(options.routes);
+    this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
+    this.ctx.options = options;
+    this.ctx.labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
+    this.fetchContext.freshness = options.freshness;
   }
 
   stats(): EngineStats {

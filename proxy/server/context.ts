@@ -27,8 +27,9 @@ export function emptyStats(): EngineStats {
 }
 
 export interface NodeContext {
-  readonly options: ProxyOptions;
-  readonly labels: ResponseLabels;
+  /** Replaced as a whole by a reload (reconfigure), never mutated in place. */
+  options: ProxyOptions;
+  labels: ResponseLabels;
   readonly cache: VariantCache;
   readonly client: Upstream;
   readonly counters: EngineStats;

@@ -1,6 +1,6 @@
 // What one proxy node is built from. Every bound has a default and a unit in its name.
 import { DEFAULT_FRESHNESS } from '../policy/index.js';
-import type { FreshnessOptions } from '../policy/index.js';
+import type { ReuseOptions } from '../policy/index.js';
 import { DEFAULT_ORIGIN_CLIENT } from '../upstream/origin-client.js';
 import type { OriginClientOptions } from '../upstream/origin-client.js';
 import type { OriginPoolOptions, PoolOrigin } from '../upstream/origin-pool.js';
@@ -31,7 +31,8 @@ export interface ProxyOptions {
   maxObjectBytes: number;
   /** Bound on stored variants of one URL (RFC 9111 §4.1). */
   maxVariantsPerUrl: number;
-  freshness: FreshnessOptions;
+  /** RFC 9111 heuristics, and stale windows the operator grants (RFC 5861). */
+  freshness: ReuseOptions;
   /** The default consistency; routes may set their own. */
   consistency: { mode: ConsistencyMode; edgeTtlMs: number };
   /** Per-path rules, first match wins (see routes.ts). */

@@ -21,6 +21,11 @@ export interface ProxyNode {
   readonly store: MemoryStore;
   readonly cache: VariantCache;
   readonly options: ProxyOptions;
+  /**
+   * Applies new options without dropping the cache or in-flight requests. Returns the settings
+   * that changed but need a restart to take effect (origins, cache bounds, limits).
+   */
+  reconfigure(given: Partial<ProxyOptions> & { origin: string }): string[];
   /** Listens (port 0 picks a free one); resolves the base URL. */
   listen(port?: number, host?: string): Promise<string>;
   /** Stops accepting, closes connections and the origin pool. */
@@ -28,19 +33,22 @@ export interface ProxyNode {
 }
 
 const SAFE_FOR_CACHE = new Set(['GET', 'HEAD']);
+/** Settings fixed when the node is built: a reload reports them instead of applying them. */
+const RESTART_SETTINGS = ['origin', 'origins', 'pool', 'upstream', 'maxBytes', 'maxObjectBytes', 'maxVariantsPerUrl', 'maxRequestHeaderBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
 export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }, hooks: ProxyHooks = NO_CALLBACKS): ProxyNode {
-  const options = resolveProxyOptions(given);
-  const store = new MemoryStore({ maxBytes: options.maxBytes, maxObjectBytes: options.maxObjectBytes });
-  const cache = new VariantCache(store, { maxVariantsPerUrl: options.maxVariantsPerUrl });
-  const client = new OriginPool({ ...options.pool, origins: options.origins ?? [{ url: options.origin, weight: 1 }], client: options.upstream });
+  const resolved = resolveProxyOptions(given);
+  const store = new MemoryStore({ maxBytes: resolved.maxBytes, maxObjectBytes: resolved.maxObjectBytes });
+  const cache = new VariantCache(store, { maxVariantsPerUrl: resolved.maxVariantsPerUrl });
+  const client = new OriginPool({ ...resolved.pool, origins: resolved.origins ?? [{ url: resolved.origin, weight: 1 }], client: resolved.upstream });
   client.start();
-  const engine = new CacheEngine(options, cache, client, hooks);
-  const routes = compileRoutes(options.routes);
-  const labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
+  const engine = new CacheEngine(resolved, cache, client, hooks);
+  let options = resolved;
+  let routes = compileRoutes(options.routes);
+  let labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
 
   const server = http.createServer({
-    maxHeaderSize: options.maxRequestHeaderBytes,
+    maxHeaderSize: resolved.maxRequestHeaderBytes,
     requestTimeout: options.requestTimeoutMs,
     headersTimeout: options.headersTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
@@ -94,7 +102,18 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     engine,
     store,
     cache,
-    options,
+    get options() {
+      return options;
+    },
+    reconfigure(next) {
+      const fresh = resolveProxyOptions(next);
+      const needRestart = RESTART_SETTINGS.filter((name) => JSON.stringify(fresh[name]) !== JSON.stringify(resolved[name]));
+      options = fresh;
+      routes = compileRoutes(fresh.routes);
+      labels = { cacheName: fresh.cacheName, forwardCdnCacheControl: fresh.forwardCdnCacheControl };
+      engine.updateOptions(fresh);
+      return needRestart;
+    },
     listen(port = 0, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -44,6 +44,7 @@ export type FetchOutcome =
 export interface FetchContext {
   client: Upstream;
   cache: VariantCache;
+  /** Replaced by a reload. */
   freshness: FreshnessOptions;
   maxObjectBytes: number;
   onSettled: (fetch: SharedFetch) => void;

@@ -109,3 +109,27 @@ void test('RFC 9111 §5.2.2.4: fieldsToOmitOnReuse lists a qualified no-cache', 
   assert.deepEqual(fieldsToOmitOnReuse(stored({ 'cache-control': 'no-cache="Set-Cookie", max-age=5' }), OPTS), ['set-cookie']);
   assert.deepEqual(fieldsToOmitOnReuse(stored({ 'cache-control': 'max-age=5' }), OPTS), []);
 });
+
+// Stale windows granted by the operator (RFC 5861 §3, §4: a cache may be configured to serve stale).
+const OPERATOR = { ...OPTS, staleWhileRevalidateMs: s(30), staleIfErrorMs: s(60) };
+const operatorCases: Array<{ name: string; stored: StoredView; ageS: number; expected: ReuseDecision['action'] }> = [
+  { name: 'within the granted stale-while-revalidate window', stored: stored({ 'cache-control': 'max-age=10' }), ageS: 30, expected: 'serve-stale-revalidate' },
+  { name: 'past the granted window', stored: stored({ 'cache-control': 'max-age=10' }), ageS: 50, expected: 'revalidate' },
+  { name: 'must-revalidate still forbids it', stored: stored({ 'cache-control': 'max-age=10, must-revalidate' }), ageS: 20, expected: 'revalidate' },
+  { name: 'the origin\'s larger window wins', stored: stored({ 'cache-control': 'max-age=10, stale-while-revalidate=100' }), ageS: 80, expected: 'serve-stale-revalidate' },
+];
+for (const c of operatorCases) {
+  void test(`RFC 5861 §3: decideReuse with an operator window: ${c.name}`, () => {
+    assert.equal(decideReuse(c.stored, { method: 'GET', headers: {} }, T0 + s(c.ageS), OPERATOR).action, c.expected);
+  });
+}
+const operatorSie: Array<{ name: string; stored: StoredView; ageS: number; expected: boolean }> = [
+  { name: 'within the granted stale-if-error window', stored: stored({ 'cache-control': 'max-age=10' }), ageS: 60, expected: true },
+  { name: 'past it', stored: stored({ 'cache-control': 'max-age=10' }), ageS: 80, expected: false },
+  { name: 'proxy-revalidate still forbids it', stored: stored({ 'cache-control': 'max-age=10, proxy-revalidate' }), ageS: 20, expected: false },
+];
+for (const c of operatorSie) {
+  void test(`RFC 5861 §4: staleIfErrorAllowed with an operator window: ${c.name}`, () => {
+    assert.equal(staleIfErrorAllowed(c.stored, { headers: {} }, T0 + s(c.ageS), OPERATOR), c.expected);
+  });
+}

@@ -1,0 +1,49 @@
+// Maps a validated config (config/) onto what the factories take: proxy options, bus, admin.
+// The one place that knows both shapes, so config/ and proxy/ stay independent of each other.
+import type { Config } from '../config/load.js';
+import type { SigningKeys } from '../edge/bus/types.js';
+import { DEFAULT_FRESHNESS } from '../proxy/policy/index.js';
+import type { ProxyOptions } from '../proxy/server/options.js';
+
+export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { origin: string } {
+  const [first] = config.origins;
+  return {
+    origin: first?.url ?? 'http://127.0.0.1:8080',
+    origins: config.origins.map((o) => ({
+      url: o.url,
+      weight: o.weight,
+      timeouts: { connectMs: o.timeouts.connectMs, headersMs: o.timeouts.headersMs, bodyMs: o.timeouts.bodyMs },
+      maxConnections: o.maxConnections,
+    })),
+    pool: {
+      balancing: config.balancing,
+      healthCheck: config.healthCheck === false ? false : { ...config.healthCheck },
+      passiveEjection: { ...config.passiveEjection },
+      retries: { ...config.retries },
+    },
+    maxBytes: config.cache.maxBytes,
+    maxObjectBytes: config.cache.maxObjectBytes,
+    maxVariantsPerUrl: config.cache.maxVariantsPerUrl,
+    forwardCdnCacheControl: config.cache.forwardCdnCacheControl,
+    freshness: {
+      ...DEFAULT_FRESHNESS,
+      heuristicFraction: config.cache.heuristicFraction,
+      heuristicMaxMs: config.cache.heuristicMaxMs,
+      staleWhileRevalidateMs: config.stale.whileRevalidateMs,
+      staleIfErrorMs: config.stale.ifErrorMs,
+    },
+    consistency: { mode: config.defaults.mode, edgeTtlMs: config.defaults.edgeTtlMs },
+    routes: config.routes.map((r) => ({ ...r, cacheKey: { ...r.cacheKey } })),
+    maxRequestHeaderBytes: config.limits.maxRequestHeaderBytes,
+    requestTimeoutMs: config.limits.requestTimeoutMs,
+    headersTimeoutMs: config.limits.headersTimeoutMs,
+    keepAliveTimeoutMs: config.limits.keepAliveTimeoutMs,
+  };
+}
+
+/** Bus keys from the config; the environment has already been folded into it by config/. */
+export function signingFrom(config: Config): SigningKeys {
+  const keys: Record<string, string> = { [config.bus.keyId]: config.bus.secret ?? 'mini-cdn-development-secret' };
+  if (config.bus.previousSecret !== null) keys[config.bus.previousKeyId] = config.bus.previousSecret;
+  return { current: config.bus.keyId, keys };
+}
