@@ -43,7 +43,8 @@ async function main(): Promise<void> {
     process.stderr.write(pinned ? 'servers pinned to core 1, load generator to core 0\n' : 'taskset not found: processes are not pinned\n');
     const origin = await startNode('origin', BIN, ['origin', '--port', '0'], { cpu: SERVER_CPU });
     started.push(origin);
-    const edge = await startNode('edge', BIN, ['edge', '--origin', origin.url, '--port', '0'], { cpu: SERVER_CPU });
+    // Without access logs: this measures the cache (an access line per request costs its own share).
+    const edge = await startNode('edge', BIN, ['edge', '--origin', origin.url, '--port', '0', '--no-access-log'], { cpu: SERVER_CPU });
     started.push(edge);
     const bare = await startNode('bare', fileURLToPath(new URL('./bare-server.js', import.meta.url)), ['0', '1024'], { cpu: SERVER_CPU });
     started.push(bare);

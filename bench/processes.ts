@@ -47,6 +47,9 @@ export function startNode(name: string, script: string, args: string[], options:
       const match = /http:\/\/127\.0\.0\.1:\d+/.exec(output);
       if (match) {
         clearTimeout(timer);
+        // Started: keep draining its output (logs) without holding on to it.
+        child.stdout?.removeAllListeners('data');
+        child.stdout?.resume();
         resolve({ name, url: match[0], child, stop: () => stopChild(child) });
       }
     });

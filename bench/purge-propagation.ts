@@ -57,7 +57,7 @@ async function scenario(edgeCount: number): Promise<Row[]> {
     const origin = await startNode('origin', BIN, ['origin', '--port', '0'], { env: originEnv });
     started.push(origin);
     const edges: Started[] = [];
-    for (let i = 0; i < edgeCount; i++) edges.push(await startNode(`edge-${i}`, BIN, ['edge', '--origin', origin.url, '--port', '0', '--id', `bench-edge-${i}`], { env: edgeEnv }));
+    for (let i = 0; i < edgeCount; i++) edges.push(await startNode(`edge-${i}`, BIN, ['edge', '--origin', origin.url, '--port', '0', '--id', `bench-edge-${i}`, '--no-access-log'], { env: edgeEnv }));
     started.push(...edges);
     for (let tries = 0; (await bus.liveEdges()).length < edgeCount && tries < 100; tries++) await new Promise((r) => setTimeout(r, 50));
 

@@ -35,6 +35,7 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
     consistency: { mode: config.defaults.mode, edgeTtlMs: config.defaults.edgeTtlMs },
     routes: config.routes.map((r) => ({ ...r, cacheKey: { ...r.cacheKey } })),
     maxRequestHeaderBytes: config.limits.maxRequestHeaderBytes,
+    maxUrlBytes: config.limits.maxUrlBytes,
     requestTimeoutMs: config.limits.requestTimeoutMs,
     headersTimeoutMs: config.limits.headersTimeoutMs,
     keepAliveTimeoutMs: config.limits.keepAliveTimeoutMs,

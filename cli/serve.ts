@@ -1,7 +1,11 @@
 // The long-running commands: origin, edge, demo. Each builds its nodes with the factories of
 // the other folders, listens, and stops everything it started on SIGINT / SIGTERM.
+// Stdout: first the plain "... listening on http://..." line (users and scripts read it), then
+// pino JSON: started, reloads, shutdown and, for an edge, one access line per request.
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { MiniCdnError } from '../common/errors.js';
 import { createAdminServer } from '../edge/admin-api.js';
 import type { AdminServer } from '../edge/admin-api.js';
@@ -13,6 +17,8 @@ import type { EdgeNode } from '../edge/edge-node.js';
 import { createDemoOrigin } from '../origin/demo-origin.js';
 import { createPublisher, publishChanges } from '../origin/publisher.js';
 import type { ConsistencyMode, ProxyOptions } from '../proxy/server/options.js';
+import { accessLine } from '../proxy/server/access-log.js';
+import type { AccessRecord } from '../proxy/server/access-log.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
@@ -33,12 +39,40 @@ export async function runOrigin(args: string[]): Promise<number> {
   // With a bus, every change to a resource is pushed to the edges as a callback.
   const bus = redisUrl ? busFor(redisUrl, signingFromEnv(process.env, true)) : undefined;
   const publisher = bus ? createPublisher({ bus }) : undefined;
-  if (publisher) publishChanges(origin, publisher, url, (err) => process.stderr.write(`callback not published: ${(err as Error).message}\n`));
-  process.stdout.write(`mini-cdn origin listening on ${url}${publisher ? ', publishing changes on ' + redisUrl : ''}\n`);
+  const logger = pino({ level: 'info' });
+  if (publisher) publishChanges(origin, publisher, url, (err) => logger.warn({ err }, 'callback not published'));
+  await printLine(`mini-cdn origin listening on ${url}${publisher ? ', publishing changes on ' + redisUrl : ''}`);
+  logger.info({ url, bus: redisUrl ?? null }, 'origin started');
   await untilSignal();
+  logger.info('shutting down');
   await origin.close();
   await bus?.close();
+  logger.info('stopped');
   return 0;
+}
+
+/** Writes a plain line to stdout and waits until it is out, so that no log line can overtake it. */
+function printLine(text: string): Promise<void> {
+  return new Promise((resolve) => process.stdout.write(`${text}\n`, () => resolve()));
+}
+
+/**
+ * Access records, held until open(): requests may arrive before the "listening on" line is
+ * printed, and their lines must come after it. At most `max` are held.
+ */
+function holdUntilOpen(write: (record: AccessRecord) => void, max = 1000): { push: (record: AccessRecord) => void; open: () => void } {
+  let held: AccessRecord[] | undefined = [];
+  return {
+    push(record) {
+      if (held === undefined) write(record);
+      else if (held.length < max) held.push(record);
+    },
+    open() {
+      const records = held ?? [];
+      held = undefined;
+      for (const record of records) write(record);
+    },
+  };
 }
 
 export async function runEdge(args: string[]): Promise<number> {
@@ -58,26 +92,46 @@ export async function runEdge(args: string[]): Promise<number> {
       'edge-ttl-ms': { type: 'string' },
       'max-bytes': { type: 'string' },
       'max-object-bytes': { type: 'string' },
+      'no-access-log': { type: 'boolean' },
     },
   });
   const settings = values.config !== undefined ? await settingsFromFile(values.config) : settingsFromFlags(values);
   // --port, --host and --id also apply on top of a config file (handy for several edges of one config).
   const port = values.port !== undefined ? intFlag(values.port, 'port', 0) : settings.port;
   const host = values.host ?? settings.host;
-  const edge = createEdgeNode({ id: values.id, proxy: settings.proxy, bus: busFor(settings.redisUrl, settings.signing, settings.namespace), signing: settings.signing, heartbeatMs: 2_000 });
+  const logger = pino({ level: settings.logLevel });
+  const access = holdUntilOpen((record) => logger.info(accessLine(record), 'request'));
+  const withAdmin = settings.adminPort !== undefined && !!settings.adminToken;
+  const edge = createEdgeNode({
+    id: values.id,
+    proxy: settings.proxy,
+    bus: busFor(settings.redisUrl, settings.signing, settings.namespace),
+    signing: settings.signing,
+    heartbeatMs: 2_000,
+    // The admin API serves /metrics; without it nobody could read them.
+    metrics: withAdmin,
+    ...(settings.accessLog ? { onResponse: access.push } : {}),
+  });
+  logger.setBindings({ edge: edge.id });
   const url = await edge.start(port, host);
   let admin: AdminServer | undefined;
   let adminUrl = '';
-  if (settings.adminPort !== undefined && settings.adminToken) {
+  if (withAdmin && settings.adminPort !== undefined && settings.adminToken) {
     admin = createAdminServer(edge, { token: settings.adminToken });
     adminUrl = await admin.listen(settings.adminPort, settings.adminHost);
   }
-  process.stdout.write(`mini-cdn edge ${edge.id} listening on ${url}, origin ${settings.proxy.origin}, bus ${settings.redisUrl ?? 'in-process'}, mode ${settings.proxy.consistency?.mode ?? 'ttl'}${admin ? `, admin ${adminUrl}` : ''}\n`);
-  const stopReloads = values.config !== undefined ? reloadOn(values.config, values.watch === true, edge) : () => undefined;
+  const mode = settings.proxy.consistency?.mode ?? 'ttl';
+  await printLine(`mini-cdn edge ${edge.id} listening on ${url}, origin ${settings.proxy.origin}, bus ${settings.redisUrl ?? 'in-process'}, mode ${mode}${admin ? `, admin ${adminUrl}` : ''}`);
+  logger.info({ url, origin: settings.proxy.origin, bus: settings.redisUrl ?? 'in-process', mode, admin: admin ? adminUrl : null, accessLog: settings.accessLog }, 'edge started');
+  access.open();
+  const stopReloads = values.config !== undefined ? reloadOn(values.config, values.watch === true, edge, logger, settings.accessLog) : () => undefined;
   await untilSignal();
+  logger.info('shutting down');
   stopReloads();
   await admin?.close();
-  await edge.close();
+  // Deregister first (receipts stop waiting for this edge), then let requests in flight finish.
+  await edge.close(settings.graceMs);
+  logger.info('stopped');
   return 0;
 }
 
@@ -91,6 +145,10 @@ interface EdgeSettings {
   adminPort: number | undefined;
   adminHost: string;
   adminToken: string | undefined;
+  logLevel: Config['logging']['level'];
+  accessLog: boolean;
+  /** How long requests in flight may finish on SIGTERM. */
+  graceMs: number;
 }
 
 async function settingsFromFile(file: string): Promise<EdgeSettings> {
@@ -105,6 +163,9 @@ async function settingsFromFile(file: string): Promise<EdgeSettings> {
     adminPort: config.admin.port ?? undefined,
     adminHost: config.admin.host,
     adminToken: config.admin.token ?? undefined,
+    logLevel: config.logging.level,
+    accessLog: config.logging.accessLog,
+    graceMs: config.shutdown.graceMs,
   };
 }
 
@@ -133,22 +194,27 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
     adminPort: flag('admin-port') !== undefined ? intFlag(flag('admin-port'), 'admin-port', 0) : undefined,
     adminHost: flag('host') ?? '127.0.0.1',
     adminToken,
+    logLevel: 'info',
+    accessLog: values['no-access-log'] !== true,
+    graceMs: 10_000,
   };
 }
 
 /**
  * Reloads the config on SIGHUP (and on file change with --watch). A valid new config takes effect
- * at once for what is read per request; an invalid one is refused, its problems logged, and the
- * running config kept.
+ * at once for what is read per request (and the log level); an invalid one is refused, its
+ * problems logged, and the running config kept.
  */
-function reloadOn(file: string, watch: boolean, edge: EdgeNode): () => void {
+function reloadOn(file: string, watch: boolean, edge: EdgeNode, logger: Logger, accessLog: boolean): () => void {
   const apply = (result: { ok: true; config: Config } | { ok: false; error: Error }): void => {
     if (!result.ok) {
-      process.stderr.write(`config reload refused, keeping the running config:\n${result.error.message}\n`);
+      logger.error({ file, problems: result.error.message }, 'config reload refused, keeping the running config');
       return;
     }
     const needRestart = edge.proxy.reconfigure(proxyOptionsFrom(result.config));
-    process.stdout.write(`config reloaded from ${file}${needRestart.length ? `; these settings take effect after a restart: ${needRestart.join(', ')}` : ''}\n`);
+    if (result.config.logging.accessLog !== accessLog) needRestart.push('logging.accessLog');
+    logger.level = result.config.logging.level;
+    logger.info({ file, needRestart }, `config reloaded from ${file}${needRestart.length ? `; these settings take effect after a restart: ${needRestart.join(', ')}` : ''}`);
   };
   const onHup = (): void => {
     loadConfigFile(file).then(
@@ -196,7 +262,8 @@ export async function runDemo(args: string[]): Promise<number> {
   const shieldUrl = await shield.start(at(2));
   const edges: EdgeNode[] = [];
   for (const name of ['edge-a', 'edge-b']) {
-    const edge = createEdgeNode({ id: name, proxy: { origin: shieldUrl, cacheName: `mini-cdn-${name}` }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000 });
+    // Edge A has the admin API, and with it /metrics.
+    const edge = createEdgeNode({ id: name, proxy: { origin: shieldUrl, cacheName: `mini-cdn-${name}` }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000, metrics: name === 'edge-a' });
     edges.push(edge);
   }
   const [edgeA, edgeB] = edges as [EdgeNode, EdgeNode];
@@ -222,6 +289,7 @@ export async function runDemo(args: string[]): Promise<number> {
       `  curl -s ${bUrl}/news                                       # ...was pushed to every edge`,
       `  curl -s -X POST -H 'Authorization: Bearer demo' -d '{"urls":["${originUrl}/"],"waitMs":500}' ${adminUrl}/purge`,
       `                                                   # a purge with a receipt from every edge`,
+      `  curl -s -H 'Authorization: Bearer demo' ${adminUrl}/metrics | grep '^minicdn_'   # edge A's metrics`,
       '',
       'Ctrl-C stops everything.',
       '',

@@ -2,7 +2,7 @@
 // the live edges, stats. Every route but /healthz needs `Authorization: Bearer <token>`.
 //   POST  /purge          {"urls":[...],"prefixes":[...],"tags":[...],"all":true,"soft":true,"waitMs":500}
 //   PURGE /some/path?soft=1&wait=500   purges that URL (every variant, any host)
-//   GET   /edges  GET /stats  GET /healthz
+//   GET   /edges  GET /stats  GET /metrics (Prometheus text, when the edge keeps metrics)  GET /healthz
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
@@ -37,6 +37,7 @@ export function createAdminServer(edge: EdgeNode, options: { token: string }): A
     if (req.method === 'GET' && url.pathname === '/stats') {
       return sendJson(res, 200, { edge: edge.stats(), engine: edge.proxy.engine.stats(), store: edge.proxy.store.stats(), bus: edge.bus.stats() });
     }
+    if (req.method === 'GET' && url.pathname === '/metrics') return sendMetrics(res);
     if (req.method === 'GET' && url.pathname === '/edges') return sendJson(res, 200, { edges: await edge.bus.liveEdges() });
     if (req.method === 'POST' && url.pathname === '/purge') {
       const body = parseJson(await readBody(req));
@@ -47,7 +48,14 @@ export function createAdminServer(edge: EdgeNode, options: { token: string }): A
       const target = `http://${req.headers.host ?? 'edge'}${url.pathname}${searchWithout(url, ['soft', 'wait'])}`;
       return purge(res, { urls: [target], soft: url.searchParams.get('soft') === '1' }, url.searchParams.get('wait') ?? undefined);
     }
-    return sendJson(res, 404, { error: 'not found', routes: ['POST /purge', 'PURGE /path', 'GET /edges', 'GET /stats', 'GET /healthz'] });
+    return sendJson(res, 404, { error: 'not found', routes: ['POST /purge', 'PURGE /path', 'GET /edges', 'GET /stats', 'GET /metrics', 'GET /healthz'] });
+  }
+
+  async function sendMetrics(res: http.ServerResponse): Promise<void> {
+    if (!edge.metrics) return sendJson(res, 404, { error: 'not found', message: 'this edge keeps no metrics' });
+    const text = await edge.metrics.text();
+    res.writeHead(200, { 'content-type': edge.metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
   }
 
   async function purge(res: http.ServerResponse, request: InvalidationRequest, wait: unknown): Promise<void> {

@@ -5,6 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { createProxyNode } from '../proxy/server/proxy-node.js';
 import type { ProxyNode } from '../proxy/server/proxy-node.js';
 import type { ProxyHooks, ProxyOptions } from '../proxy/server/options.js';
+import type { AccessRecord } from '../proxy/server/access-log.js';
+import { createNodeMetrics } from '../proxy/server/metrics.js';
+import type { NodeMetrics } from '../proxy/server/metrics.js';
+import { OriginPool } from '../proxy/upstream/origin-pool.js';
 import type { EdgeInfo, Invalidation, InvalidationBus, SigningKeys } from './bus/types.js';
 import { APPLIED_FIELD, openApplied, sealApplied } from './tier-field.js';
 
@@ -17,6 +21,10 @@ export interface EdgeOptions {
   signing: SigningKeys;
   /** Heartbeat period; an edge is live for three periods after each heartbeat. */
   heartbeatMs: number;
+  /** Called once per finished client request (access logs). */
+  onResponse?: (record: AccessRecord) => void;
+  /** Keep Prometheus metrics (edge.metrics, served by the admin API at /metrics); off by default. */
+  metrics?: boolean;
 }
 
 export interface EdgeStats {
@@ -30,11 +38,13 @@ export interface EdgeNode {
   readonly id: string;
   readonly proxy: ProxyNode;
   readonly bus: InvalidationBus;
+  /** This edge's Prometheus registry, when made with `metrics: true`. */
+  readonly metrics: NodeMetrics | undefined;
   /** Subscribes to the bus, then listens; resolves the edge's base URL. */
   start(port?: number, host?: string): Promise<string>;
   stats(): EdgeStats;
-  /** Deregisters, stops listening (in-flight requests finish), closes the bus. */
-  close(): Promise<void>;
+  /** Deregisters (no more receipts wait for it), stops listening, lets in-flight requests finish for up to graceMs, closes the bus. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export function createEdgeNode(options: EdgeOptions): EdgeNode {
@@ -62,7 +72,24 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
       return theirs.seq > mine.seq;
     },
   };
-  const proxy = createProxyNode(options.proxy, hooks);
+  const { onResponse } = options;
+  const observe = options.metrics || onResponse
+    ? (record: AccessRecord): void => {
+        metrics?.observeResponse(record);
+        onResponse?.(record);
+      }
+    : undefined;
+  const proxy = createProxyNode(options.proxy, hooks, observe);
+  const client = proxy.engine.client;
+  const metrics = options.metrics
+    ? createNodeMetrics({
+        engine: () => proxy.engine.stats(),
+        store: () => proxy.store.stats(),
+        ...(client instanceof OriginPool ? { pool: () => client.stats() } : {}),
+        bus: () => bus.stats(),
+        edgeId: id,
+      })
+    : undefined;
 
   function currentPoint(): { epoch: string; seq: number } | undefined {
     const stats = bus.stats();
@@ -74,8 +101,10 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
     proxy.engine.purge(message);
     applied++;
     point = { epoch: message.epoch, seq: message.seq };
+    const tookMs = Math.max(0, Date.now() - message.issuedAtMs);
+    metrics?.observeInvalidationLag(tookMs);
     // The ack is best effort: a lost ack shows as "missing" in the publisher's receipt.
-    await bus.ack({ v: 1, id: message.id, seq: message.seq, edgeId: id, tookMs: Math.max(0, Date.now() - message.issuedAtMs) }).catch(() => undefined);
+    await bus.ack({ v: 1, id: message.id, seq: message.seq, edgeId: id, tookMs }).catch(() => undefined);
   }
 
   function info(): EdgeInfo {
@@ -86,6 +115,7 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
     id,
     proxy,
     bus,
+    metrics,
     async start(port = 0, host = '127.0.0.1') {
       startedAtMs = Date.now();
       await bus.subscribe({
@@ -104,10 +134,10 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
       return address;
     },
     stats: () => ({ id, applied, resyncs, lastApplied: currentPoint() }),
-    async close() {
+    async close(graceMs = 0) {
       if (heartbeat) clearInterval(heartbeat);
       await bus.deregister(id).catch(() => undefined);
-      await proxy.close();
+      await proxy.close(graceMs);
       await bus.close();
     },
   };

@@ -26,9 +26,18 @@ export interface Exchange {
 
 const DEFAULT_PORT = ':80';
 
-export function createExchange(req: IncomingMessage, res: ServerResponse, routes: readonly Route[] = []): Exchange {
+function hostLines(raw: string[]): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === 'host') count++;
+  return count;
+}
+
+export function createExchange(req: IncomingMessage, res: ServerResponse, routes: readonly Route[] = [], maxUrlBytes = Infinity): Exchange {
   const method = req.method ?? 'GET';
   const target = req.url ?? '';
+  if (target.length > maxUrlBytes) throw new MiniCdnError('MCDN_URI_TOO_LONG', `the request target is longer than ${maxUrlBytes} bytes`);
+  // RFC 9112 §3.2: more than one Host field line is a 400 (node would keep the first).
+  if (hostLines(req.rawHeaders) > 1) throw new MiniCdnError('MCDN_REQUEST_INVALID', 'the request has more than one Host header field');
   let path: string;
   let host: string;
   if (target.startsWith('/')) {
@@ -50,6 +59,8 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, routes
   } else {
     throw new MiniCdnError('MCDN_REQUEST_INVALID', 'the request target must be an absolute path');
   }
+  // RFC 9112 §3.2: HTTP/1.1 requires Host; an HTTP/1.0 request without one shares one placeholder host.
+  if (host === '' && req.httpVersion === '1.0') host = '-';
   if (host === '' || /[^a-z0-9.\-:[\]_]/.test(host)) {
     throw new MiniCdnError('MCDN_REQUEST_INVALID', 'the Host header is missing or malformed');
   }

@@ -4,8 +4,13 @@ import { endToEndHeaders } from '../policy/index.js';
 import type { HeaderMap, HeaderValue } from '../types.js';
 import type { Exchange } from './exchange.js';
 
-/** Request fields the proxy handles itself and never forwards as they are. */
-const NOT_FORWARDED = ['host', 'expect'];
+/**
+ * Request fields the proxy handles itself and never forwards as they are. X-Forwarded-Host and
+ * -Proto are set by this proxy, never taken from clients, and the URL-override fields some
+ * frameworks honour are dropped: none is part of the cache key, so letting a client set them
+ * would let it poison the cached response for everyone else.
+ */
+const NOT_FORWARDED = ['host', 'expect', 'x-forwarded-host', 'x-forwarded-proto', 'x-original-url', 'x-rewrite-url', 'x-http-method-override'];
 /** Client validators, replaced by the cache's own when it fills or revalidates an entry. */
 export const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-range', 'range'];
 
@@ -26,8 +31,8 @@ export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropCondit
   }
   out['via'] = appendField(ex.headers['via'], `1.1 ${viaName}`);
   out['x-forwarded-for'] = appendField(ex.headers['x-forwarded-for'], ex.req.socket.remoteAddress ?? 'unknown');
-  if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
-  if (out['x-forwarded-host'] === undefined) out['x-forwarded-host'] = ex.host;
+  out['x-forwarded-proto'] = 'http';
+  out['x-forwarded-host'] = ex.host;
   if (extra) Object.assign(out, extra);
   return out;
 }

@@ -42,6 +42,7 @@ export interface ProxyOptions {
   forwardCdnCacheControl: boolean;
   /** Incoming request limits. */
   maxRequestHeaderBytes: number;
+  maxUrlBytes: number;
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -64,6 +65,7 @@ export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   },
   forwardCdnCacheControl: false,
   maxRequestHeaderBytes: 16 * 1024,
+  maxUrlBytes: 8 * 1024,
   requestTimeoutMs: 60_000,
   headersTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,

@@ -7,6 +7,8 @@ import { MiniCdnError } from '../../common/errors.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { VariantCache } from '../store/variant-cache.js';
 import { OriginPool } from '../upstream/origin-pool.js';
+import { watchResponse } from './access-log.js';
+import type { AccessRecord } from './access-log.js';
 import { CacheEngine } from './cache-engine.js';
 import { createExchange } from './exchange.js';
 import { NO_CALLBACKS, resolveProxyOptions } from './options.js';
@@ -28,15 +30,18 @@ export interface ProxyNode {
   reconfigure(given: Partial<ProxyOptions> & { origin: string }): string[];
   /** Listens (port 0 picks a free one); resolves the base URL. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Stops accepting, closes connections and the origin pool. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting; requests in flight may finish for up to graceMs (default 0: cut at once),
+   * then every connection is closed, and the origin pool with them.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 const SAFE_FOR_CACHE = new Set(['GET', 'HEAD']);
 /** Settings fixed when the node is built: a reload reports them instead of applying them. */
 const RESTART_SETTINGS = ['origin', 'origins', 'pool', 'upstream', 'maxBytes', 'maxObjectBytes', 'maxVariantsPerUrl', 'maxRequestHeaderBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
-export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }, hooks: ProxyHooks = NO_CALLBACKS): ProxyNode {
+export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }, hooks: ProxyHooks = NO_CALLBACKS, onResponse?: (record: AccessRecord) => void): ProxyNode {
   const resolved = resolveProxyOptions(given);
   const store = new MemoryStore({ maxBytes: resolved.maxBytes, maxObjectBytes: resolved.maxObjectBytes });
   const cache = new VariantCache(store, { maxVariantsPerUrl: resolved.maxVariantsPerUrl });
@@ -49,15 +54,35 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
 
   const server = http.createServer({
     maxHeaderSize: resolved.maxRequestHeaderBytes,
+    // Host is checked in createExchange, so that its absence gets the same coded answer as other faults.
+    requireHostHeader: false,
     requestTimeout: options.requestTimeoutMs,
     headersTimeout: options.headersTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
+    // Timeouts are enforced by a periodic sweep (default every 30 s): sweep often enough that
+    // a slow client is cut close to headersTimeoutMs.
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(resolved.headersTimeoutMs / 4) || 30_000)),
+  });
+
+  // Requests in flight, for a graceful close: a connection whose last response is done while
+  // closing is closed at once instead of waiting for its keep-alive to expire.
+  let inFlight = 0;
+  let closing = false;
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight++;
+    if (closing) res.shouldKeepAlive = false;
+    res.once('close', () => {
+      inFlight--;
+      if (closing) server.closeIdleConnections();
+    });
   });
 
   server.on('request', (req, res) => {
+    // Access logs and per-request metrics: one record when the response is done.
+    if (onResponse) watchResponse(req, res, onResponse);
     let ex;
     try {
-      ex = createExchange(req, res, routes);
+      ex = createExchange(req, res, routes, options.maxUrlBytes);
     } catch (err) {
       sendError(res, asMiniCdnError(err), labels, { fwd: 'bypass' });
       return;
@@ -125,11 +150,18 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
         });
       });
     },
-    async close() {
+    async close(graceMs = 0) {
+      closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        server.closeIdleConnections();
         upgrades.close();
+        const cut = (): void => server.closeAllConnections();
+        if (inFlight === 0 || graceMs <= 0) cut();
+        else {
+          const deadline = setTimeout(cut, graceMs);
+          server.once('close', () => clearTimeout(deadline));
+        }
       });
       await client.close();
     },
