@@ -119,26 +119,8 @@ function emptyCacheControl(): CacheControl {
 
 /** Keeps the most restrictive of several values (RFC 9111 §4.2.1): the largest min-fresh, else the smallest. */
 function applyDelta(cc: CacheControl, key: DeltaKey, seconds: number): void {
-  switch (key) {
-    case 'maxAge':
-      cc.maxAge = cc.maxAge === undefined ? seconds : Math.min(cc.maxAge, seconds);
-      return;
-    case 'sMaxAge':
-      cc.sMaxAge = cc.sMaxAge === undefined ? seconds : Math.min(cc.sMaxAge, seconds);
-      return;
-    case 'maxStale':
-      cc.maxStale = cc.maxStale === undefined ? seconds : Math.min(cc.maxStale, seconds);
-      return;
-    case 'minFresh':
-      cc.minFresh = cc.minFresh === undefined ? seconds : Math.max(cc.minFresh, seconds);
-      return;
-    case 'staleWhileRevalidate':
-      cc.staleWhileRevalidate = cc.staleWhileRevalidate === undefined ? seconds : Math.min(cc.staleWhileRevalidate, seconds);
-      return;
-    case 'staleIfError':
-      cc.staleIfError = cc.staleIfError === undefined ? seconds : Math.min(cc.staleIfError, seconds);
-      return;
-  }
+  const known = cc[key];
+  cc[key] = known === undefined ? seconds : key === 'minFresh' ? Math.max(known, seconds) : Math.min(known, seconds);
 }
 
 /** An unparseable delta-seconds argument. */
