@@ -17,99 +17,24 @@ import type {
   Ack, BusOptions, BusState, BusStats, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SubscribeHandlers,
 } from './types.js';
 
-/** Creates the epoch when there is none (then numbering starts over); returns [epoch, seq]. */
-const PREPARE = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('DEL', KEYS[2], KEYS[3]) end
-return {redis.call('GET', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0')}`;
-
-/** Publishes seq ARGV[2] of epoch ARGV[1] if it is the next one: {1|0, epoch or '', seq now}. */
-const COMMIT = `
-local epoch = redis.call('GET', KEYS[1])
-local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
-if epoch ~= ARGV[1] or seq + 1 ~= tonumber(ARGV[2]) then return {0, epoch or '', seq} end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 's', ARGV[2], 'e', ARGV[1], 'm', ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[4])
-return {1, epoch, seq + 1}`;
-
-/** Forgets entries expired before ARGV[2]; returns the EdgeInfo JSON of those live at ARGV[1]. */
-const LIVE_EDGES = `
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])) do
-  redis.call('ZREM', KEYS[1], id); redis.call('HDEL', KEYS[2], id)
-end
-local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do out[#out + 1] = redis.call('HGET', KEYS[2], id) end
-return out`;
-
-interface BusScripts {
-  mcdnPrepare(epochKey: string, seqKey: string, streamKey: string, candidate: string): Promise<[string, number]>;
-  mcdnCommit(epochKey: string, seqKey: string, streamKey: string, epoch: string, seq: number, maxLen: number, text: string, channel: string): Promise<[number, string, number]>;
-  mcdnLiveEdges(seenKey: string, infoKey: string, now: number, forgetBefore: number): Promise<(string | null)[]>;
-}
-type Client = Redis & BusScripts;
-type Role = 'commands' | 'subscriber';
-
-const REPLAY_PAGE = 256; // stream entries per XREVRANGE while replaying
-const MAX_COMMIT_ATTEMPTS = 1000; // a publish that keeps losing the race for the next number gives up
-const FORGET_AFTER_MS = 60 * 60 * 1000; // registry entries expired for longer are deleted
-const QUIT_WAIT_MS = 1000; // close() drops a connection whose QUIT hangs
-const RETIRED_EPOCHS = 16; // epochs left behind, as many as the Sequencer remembers
-
-const backoff = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
-
-const NO_DELIVERIES: ReturnType<Sequencer['stats']> = { received: 0, applied: 0, duplicates: 0, replayed: 0, gaps: 0, resyncs: 0, deliveryErrors: 0 };
-
-const closedError = (): MiniCdnError => new MiniCdnError('MCDN_BUS_UNAVAILABLE', 'the invalidation bus is closed');
-
-/** Throws the first error of a MULTI's results. */
-function failure(results: [Error | null, unknown][] | null): void {
-  const failed = results?.find(([err]) => err !== null);
-  if (failed) throw failed[0];
-}
-
-function unavailable(err: unknown, what: string): MiniCdnError {
-  if (err instanceof MiniCdnError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
-  return new MiniCdnError('MCDN_BUS_UNAVAILABLE', `${what}: the invalidation bus (Redis) cannot be reached: ${detail}`, { cause: err });
-}
-
-/** EdgeInfo JSON as heartbeat() stores it; anything else is skipped. */
-function parseEdge(json: string | null): EdgeInfo[] {
-  try {
-    const info = JSON.parse(json ?? 'null') as EdgeInfo | null;
-    return info !== null && typeof info === 'object' && typeof info.id === 'string' ? [info] : [];
-  } catch {
-    return [];
-  }
-}
-
-/** QUIT (or drop, when QUIT hangs), and wait until the socket is gone. */
-async function shut(client: Redis | undefined): Promise<void> {
-  if (client === undefined || client.status === 'end') return;
-  if (client.status === 'wait' || client.status === 'reconnecting' || client.status === 'close') {
-    client.disconnect(); // no socket: this clears the retry timer, nothing is left open
-    return;
-  }
-  await new Promise<void>((resolve) => {
-    const drop = setTimeout(() => client.disconnect(), QUIT_WAIT_MS);
-    const giveUp = setTimeout(done, 2 * QUIT_WAIT_MS);
-    function done(): void {
-      clearTimeout(drop);
-      clearTimeout(giveUp);
-      resolve();
-    }
-    client.once('end', done);
-    if (client.status === 'ready') client.quit().catch(() => client.disconnect());
-    else client.disconnect();
-  });
-}
-
-/** Field list [k, v, k, v, ...] of a stream entry as a record. */
-function fieldsOf(list: string[]): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < list.length; i += 2) fields[list[i] as string] = list[i + 1] as string;
-  return fields;
-}
+import {
+  PREPARE,
+  COMMIT,
+  LIVE_EDGES,
+  REPLAY_PAGE,
+  MAX_COMMIT_ATTEMPTS,
+  FORGET_AFTER_MS,
+  RETIRED_EPOCHS,
+  backoff,
+  NO_DELIVERIES,
+  closedError,
+  failure,
+  unavailable,
+  parseEdge,
+  shut,
+  fieldsOf,
+} from './redis-support.js';
+import type { Client, Role } from './redis-support.js';
 
 export function createRedisBus(url: string, options: BusOptions): InvalidationBus {
   const { signing, namespace } = options;
