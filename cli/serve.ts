@@ -2,6 +2,7 @@
 // the other folders, listens, and stops everything it started on SIGINT / SIGTERM.
 // Stdout: first the plain "... listening on http://..." line (users and scripts read it), then
 // pino JSON: started, reloads, shutdown and, for an edge, one access line per request.
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -24,6 +25,7 @@ import type { Config } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
 import { httpUrlFlag, intFlag, redisUrlFlag, signingFromEnv, untilSignal } from './args.js';
 import { proxyOptionsFrom, signingFrom } from './from-config.js';
+import { announceListening, ignoreRepeatedStopSignals, leaveCluster, runPrimary, workerCount, workerRole } from './workers.js';
 
 const MODES: readonly ConsistencyMode[] = ['ttl', 'callback', 'validate'];
 
@@ -93,6 +95,7 @@ export async function runEdge(args: string[]): Promise<number> {
       'max-bytes': { type: 'string' },
       'max-object-bytes': { type: 'string' },
       'no-access-log': { type: 'boolean' },
+      workers: { type: 'string' },
     },
   });
   const settings = values.config !== undefined ? await settingsFromFile(values.config) : settingsFromFlags(values);
@@ -100,10 +103,35 @@ export async function runEdge(args: string[]): Promise<number> {
   const port = values.port !== undefined ? intFlag(values.port, 'port', 0) : settings.port;
   const host = values.host ?? settings.host;
   const logger = pino({ level: settings.logLevel });
+  // With --workers N > 1 this process is the cluster primary; its workers run the code below.
+  const role = workerRole();
+  if (!role) {
+    const count = workerCount(values.workers, settings.workers);
+    if (count > 1) {
+      if (!settings.redisUrl) throw new MiniCdnError('MCDN_USAGE', '--workers > 1 needs a Redis bus (--redis URL or bus.redisUrl)');
+      logger.setBindings({ edge: values.id ?? null, role: 'primary' });
+      return runPrimary({
+        count,
+        port,
+        host,
+        adminPort: settings.adminPort !== undefined && settings.adminToken ? settings.adminPort : undefined,
+        adminHost: settings.adminHost,
+        baseId: values.id ?? `edge-${randomBytes(4).toString('hex')}`,
+        graceMs: settings.graceMs,
+        reloadable: values.config !== undefined,
+        logger,
+        print: printLine,
+      });
+    }
+  } else {
+    ignoreRepeatedStopSignals();
+  }
   const access = holdUntilOpen((record) => logger.info(accessLine(record), 'request'));
-  const withAdmin = settings.adminPort !== undefined && !!settings.adminToken;
+  // Workers: the admin API (and with it /metrics) in worker 1 only.
+  const withAdmin = settings.adminPort !== undefined && !!settings.adminToken && (!role || role.index === 1);
+  const adminPort = role ? role.adminPort : settings.adminPort;
   const edge = createEdgeNode({
-    id: values.id,
+    id: role ? `${role.baseId}-w${role.index}` : values.id,
     proxy: settings.proxy,
     bus: busFor(settings.redisUrl, settings.signing, settings.namespace),
     signing: settings.signing,
@@ -113,15 +141,16 @@ export async function runEdge(args: string[]): Promise<number> {
     ...(settings.accessLog ? { onResponse: access.push } : {}),
   });
   logger.setBindings({ edge: edge.id });
-  const url = await edge.start(port, host);
+  const url = await edge.start(role ? role.port : port, host);
   let admin: AdminServer | undefined;
   let adminUrl = '';
-  if (withAdmin && settings.adminPort !== undefined && settings.adminToken) {
+  if (withAdmin && adminPort !== undefined && settings.adminToken) {
     admin = createAdminServer(edge, { token: settings.adminToken });
-    adminUrl = await admin.listen(settings.adminPort, settings.adminHost);
+    adminUrl = await admin.listen(adminPort, settings.adminHost);
   }
   const mode = settings.proxy.consistency?.mode ?? 'ttl';
-  await printLine(`mini-cdn edge ${edge.id} listening on ${url}, origin ${settings.proxy.origin}, bus ${settings.redisUrl ?? 'in-process'}, mode ${mode}${admin ? `, admin ${adminUrl}` : ''}`);
+  // A worker does not print: the primary prints worker 1's line (with the edge's base id) once every worker listens.
+  await (role ? announceListening : printLine)(`mini-cdn edge ${role ? role.baseId : edge.id} listening on ${url}, origin ${settings.proxy.origin}, bus ${settings.redisUrl ?? 'in-process'}, mode ${mode}${admin ? `, admin ${adminUrl}` : ''}`);
   logger.info({ url, origin: settings.proxy.origin, bus: settings.redisUrl ?? 'in-process', mode, admin: admin ? adminUrl : null, accessLog: settings.accessLog }, 'edge started');
   access.open();
   const stopReloads = values.config !== undefined ? reloadOn(values.config, values.watch === true, edge, logger, settings.accessLog) : () => undefined;
@@ -132,6 +161,7 @@ export async function runEdge(args: string[]): Promise<number> {
   // Deregister first (receipts stop waiting for this edge), then let requests in flight finish.
   await edge.close(settings.graceMs);
   logger.info('stopped');
+  if (role) leaveCluster();
   return 0;
 }
 
@@ -149,6 +179,8 @@ interface EdgeSettings {
   accessLog: boolean;
   /** How long requests in flight may finish on SIGTERM. */
   graceMs: number;
+  /** Worker processes (cluster); 1 is a single process. */
+  workers: number | 'auto';
 }
 
 async function settingsFromFile(file: string): Promise<EdgeSettings> {
@@ -166,6 +198,7 @@ async function settingsFromFile(file: string): Promise<EdgeSettings> {
     logLevel: config.logging.level,
     accessLog: config.logging.accessLog,
     graceMs: config.shutdown.graceMs,
+    workers: config.workers,
   };
 }
 
@@ -197,6 +230,7 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
     logLevel: 'info',
     accessLog: values['no-access-log'] !== true,
     graceMs: 10_000,
+    workers: 1,
   };
 }
 
