@@ -239,7 +239,15 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
  * at once for what is read per request (and the log level); an invalid one is refused, its
  * problems logged, and the running config kept.
  */
+/** Parts of the config a running process cannot take over: the socket, the bus, the admin API, the process layout. */
+const PROCESS_SETTINGS = ['listen', 'bus', 'admin', 'workers'] as const;
+
 function reloadOn(file: string, watch: boolean, edge: EdgeNode, logger: Logger, accessLog: boolean): () => void {
+  let running: Config | undefined;
+  void loadConfigFile(file).then(
+    (config) => (running = config),
+    () => undefined,
+  );
   const apply = (result: { ok: true; config: Config } | { ok: false; error: Error }): void => {
     if (!result.ok) {
       logger.error({ file, problems: result.error.message }, 'config reload refused, keeping the running config');
@@ -247,6 +255,9 @@ function reloadOn(file: string, watch: boolean, edge: EdgeNode, logger: Logger, 
     }
     const needRestart = edge.proxy.reconfigure(proxyOptionsFrom(result.config));
     if (result.config.logging.accessLog !== accessLog) needRestart.push('logging.accessLog');
+    for (const name of PROCESS_SETTINGS) {
+      if (running && JSON.stringify(running[name]) !== JSON.stringify(result.config[name])) needRestart.push(name);
+    }
     logger.level = result.config.logging.level;
     logger.info({ file, needRestart }, `config reloaded from ${file}${needRestart.length ? `; these settings take effect after a restart: ${needRestart.join(', ')}` : ''}`);
   };

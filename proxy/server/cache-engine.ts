@@ -49,7 +49,7 @@ const NO_DIRECTIVES = parseCacheControl(undefined);
 
 export class CacheEngine {
   readonly cache: VariantCache;
-  readonly client: Upstream;
+  client: Upstream;
   private readonly ctx: NodeContext;
   private readonly fetchContext: FetchContext;
   private readonly inflight = new Map<string, SharedFetch>();
@@ -92,6 +92,13 @@ export class CacheEngine {
     this.ctx.options = options;
     this.ctx.labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
     this.fetchContext.freshness = options.freshness;
+  }
+
+  /** Sends new requests to another upstream (a reload changed the origins); requests under way keep theirs. */
+  replaceUpstream(client: Upstream): void {
+    this.client = client;
+    this.ctx.client = client;
+    this.fetchContext.client = client;
   }
 
   stats(): EngineStats {

@@ -31,7 +31,8 @@ export interface NodeContext {
   options: ProxyOptions;
   labels: ResponseLabels;
   readonly cache: VariantCache;
-  readonly client: Upstream;
+  /** Replaced by a reload that changes the origins. */
+  client: Upstream;
   readonly counters: EngineStats;
   readonly hooks: ProxyHooks;
   /** Drops every variant of a URL and keeps fetches under way from storing their result. */

@@ -38,15 +38,39 @@ export interface ProxyNode {
 }
 
 const SAFE_FOR_CACHE = new Set(['GET', 'HEAD']);
-/** Settings fixed when the node is built: a reload reports them instead of applying them. */
-const RESTART_SETTINGS = ['origin', 'origins', 'pool', 'upstream', 'maxBytes', 'maxObjectBytes', 'maxVariantsPerUrl', 'maxRequestHeaderBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs'] as const;
+/** Settings a reload applies by building a new origin pool. */
+const UPSTREAM_SETTINGS = ['origin', 'origins', 'pool', 'upstream'] as const;
+/**
+ * Settings fixed when the node is built (the store's bounds, node's parser limit): a reload
+ * reports them instead of applying them, since changing them would mean dropping the cache.
+ */
+const RESTART_SETTINGS = ['maxBytes', 'maxObjectBytes', 'maxVariantsPerUrl', 'maxRequestHeaderBytes'] as const;
+
+function changed(a: ProxyOptions, b: ProxyOptions, name: keyof ProxyOptions): boolean {
+  return JSON.stringify(a[name]) !== JSON.stringify(b[name]);
+}
+
+function buildPool(options: ProxyOptions): OriginPool {
+  const pool = new OriginPool({ ...options.pool, origins: options.origins ?? [{ url: options.origin, weight: 1 }], client: options.upstream });
+  pool.start();
+  return pool;
+}
+
+/** Closes a replaced pool once the requests it carries are done (at most a minute). */
+async function retire(pool: OriginPool): Promise<void> {
+  for (let waited = 0; waited < 60_000 && pool.stats().running + pool.stats().pending > 0; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100).unref());
+  }
+  // The node may be closing it at the same moment: a second close must not throw.
+  await pool.close().catch(() => undefined);
+}
 
 export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }, hooks: ProxyHooks = NO_CALLBACKS, onResponse?: (record: AccessRecord) => void): ProxyNode {
   const resolved = resolveProxyOptions(given);
   const store = new MemoryStore({ maxBytes: resolved.maxBytes, maxObjectBytes: resolved.maxObjectBytes });
   const cache = new VariantCache(store, { maxVariantsPerUrl: resolved.maxVariantsPerUrl });
-  const client = new OriginPool({ ...resolved.pool, origins: resolved.origins ?? [{ url: resolved.origin, weight: 1 }], client: resolved.upstream });
-  client.start();
+  let client = buildPool(resolved);
+  const retiring = new Set<OriginPool>();
   const engine = new CacheEngine(resolved, cache, client, hooks);
   let options = resolved;
   let routes = compileRoutes(options.routes);
@@ -132,7 +156,18 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     },
     reconfigure(next) {
       const fresh = resolveProxyOptions(next);
-      const needRestart = RESTART_SETTINGS.filter((name) => JSON.stringify(fresh[name]) !== JSON.stringify(resolved[name]));
+      // Origins and how they are reached: a new pool takes new requests; the old one drains.
+      if (UPSTREAM_SETTINGS.some((name) => changed(fresh, options, name))) {
+        const old = client;
+        client = buildPool(fresh);
+        engine.replaceUpstream(client);
+        retiring.add(old);
+        void retire(old).then(() => retiring.delete(old));
+      }
+      server.headersTimeout = fresh.headersTimeoutMs;
+      server.requestTimeout = fresh.requestTimeoutMs;
+      server.keepAliveTimeout = fresh.keepAliveTimeoutMs;
+      const needRestart = RESTART_SETTINGS.filter((name) => changed(fresh, resolved, name));
       options = fresh;
       routes = compileRoutes(fresh.routes);
       labels = { cacheName: fresh.cacheName, forwardCdnCacheControl: fresh.forwardCdnCacheControl };
@@ -163,7 +198,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
           server.once('close', () => clearTimeout(deadline));
         }
       });
-      await client.close();
+      await Promise.all([client, ...retiring].map((pool) => pool.close().catch(() => undefined)));
     },
   };
 }

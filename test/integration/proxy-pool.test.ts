@@ -48,3 +48,22 @@ test('every origin down: 503 with Retry-After, or the stale copy where stale-if-
     await node.close();
   }
 });
+
+test('a reload with other origins sends new requests there and keeps the cache', async () => {
+  const [a, b] = [createDemoOrigin(), createDemoOrigin()];
+  const [aUrl, bUrl] = [await a.listen(0), await b.listen(0)];
+  const node = createProxyNode({ origin: aUrl });
+  const url = await node.listen(0);
+  try {
+    await fetchFrom(url, 'GET', '/news');
+    assert.deepEqual(node.reconfigure({ origin: bUrl, maxBytes: 1024 }), ['maxBytes'], 'the store bound needs a restart; the origin does not');
+    assert.equal((await fetchFrom(url, 'GET', '/news')).cacheStatus.hit, true, 'the cache was kept');
+    await fetchFrom(url, 'GET', '/static/app.js');
+    assert.equal(b.count('/static/app.js'), 1);
+    assert.equal(a.count('/static/app.js'), 0);
+  } finally {
+    await node.close();
+    await a.close();
+    await b.close();
+  }
+});
