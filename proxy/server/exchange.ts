@@ -14,8 +14,6 @@ export interface Exchange {
   path: string;
   /** Lower-case host[:port] the client asked for. */
   host: string;
-  /** Absolute URL, for invalidation targets (RFC 9111 §4.4). */
-  url: string;
   /** The URL part of the cache key. */
   primaryKey: string;
   /** Request fields as node parsed them: list fields joined with ", ", Set-Cookie an array. */
@@ -73,12 +71,16 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, routes
     method,
     path,
     host,
-    url: `http://${host}${path === '*' ? '/' : path}`,
     // Key extras sit between host and path, encoded (no '/'), so purges by path still find the key.
     primaryKey: primaryKeyOf(extras === '' ? host : `${host}#${extras}`, keyPath(path, route)),
     headers,
     route,
   };
+}
+
+/** The absolute URL the client asked for (for invalidation targets, RFC 9111 §4.4). */
+export function urlOf(ex: Exchange): string {
+  return `http://${ex.host}${ex.path === '*' ? '/' : ex.path}`;
 }
 
 /** The URL part of the cache key: host and path with query, as the client sent them. */

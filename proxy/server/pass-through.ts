@@ -15,7 +15,7 @@ import type { UpstreamResponse } from '../upstream/origin-client.js';
 import { BodyTee } from './body-tee.js';
 import type { NodeContext } from './context.js';
 import { contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
-import { primaryKeyOfUrl } from './exchange.js';
+import { primaryKeyOfUrl, urlOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { labelResponse, sendError } from './respond.js';
@@ -44,7 +44,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     return sendError(res, classifyUpstreamError(err), ctx.labels, status);
   }
   if (invalidatesOnResponse(ex.method, upstream.status)) {
-    for (const target of invalidationTargets(ex.url, upstream.headers)) {
+    for (const target of invalidationTargets(urlOf(ex), upstream.headers)) {
       const key = primaryKeyOfUrl(target);
       if (key !== undefined) ctx.invalidateUrl(key);
     }
@@ -76,11 +76,11 @@ function postAnswersGet(ctx: NodeContext, ex: Exchange, upstream: UpstreamRespon
   if (typeof location !== 'string') return false;
   let target: string;
   try {
-    target = new URL(location, ex.url).href;
+    target = new URL(location, urlOf(ex)).href;
   } catch {
     return false;
   }
-  if (target !== new URL(ex.url).href) return false;
+  if (target !== new URL(urlOf(ex)).href) return false;
   const fields = responseFields(upstream);
   if (!hasExplicitFreshness(fields, ctx.options.freshness)) return false;
   const declared = contentLength(fields);

@@ -88,19 +88,6 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(resolved.headersTimeoutMs / 4) || 30_000)),
   });
 
-  // Requests in flight, for a graceful close: a connection whose last response is done while
-  // closing is closed at once instead of waiting for its keep-alive to expire.
-  let inFlight = 0;
-  let closing = false;
-  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    inFlight++;
-    if (closing) res.shouldKeepAlive = false;
-    res.once('close', () => {
-      inFlight--;
-      if (closing) server.closeIdleConnections();
-    });
-  });
-
   server.on('request', (req, res) => {
     // Access logs and per-request metrics: one record when the response is done.
     if (onResponse) watchResponse(req, res, onResponse);
@@ -186,17 +173,24 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
       });
     },
     async close(graceMs = 0) {
-      closing = true;
       await new Promise<void>((resolve) => {
+        // Stops accepting; resolves once every connection has ended.
         server.close(() => resolve());
-        server.closeIdleConnections();
         upgrades.close();
-        const cut = (): void => server.closeAllConnections();
-        if (inFlight === 0 || graceMs <= 0) cut();
-        else {
-          const deadline = setTimeout(cut, graceMs);
-          server.once('close', () => clearTimeout(deadline));
+        if (graceMs <= 0) {
+          server.closeAllConnections();
+          return;
         }
+        // Requests in flight may finish: connections are closed as soon as they fall idle
+        // (swept here rather than tracked per request, to keep the hot path free of listeners),
+        // and whatever is still busy at the deadline is cut.
+        server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.once('close', () => {
+          clearInterval(sweep);
+          clearTimeout(deadline);
+        });
       });
       await Promise.all([client, ...retiring].map((pool) => pool.close().catch(() => undefined)));
     },
