@@ -153,7 +153,7 @@ export async function runEdge(args: string[]): Promise<number> {
   await (role ? announceListening : printLine)(`mini-cdn edge ${role ? role.baseId : edge.id} listening on ${url}, origin ${settings.proxy.origin}, bus ${settings.redisUrl ?? 'in-process'}, mode ${mode}${admin ? `, admin ${adminUrl}` : ''}`);
   logger.info({ url, origin: settings.proxy.origin, bus: settings.redisUrl ?? 'in-process', mode, admin: admin ? adminUrl : null, accessLog: settings.accessLog }, 'edge started');
   access.open();
-  const stopReloads = values.config !== undefined ? reloadOn(values.config, values.watch === true, edge, logger, settings.accessLog) : () => undefined;
+  const stopReloads = values.config !== undefined ? reloadOn(values.config, values.watch === true, edge, logger, settings) : () => undefined;
   await untilSignal();
   logger.info('shutting down');
   stopReloads();
@@ -177,6 +177,8 @@ interface EdgeSettings {
   adminToken: string | undefined;
   logLevel: Config['logging']['level'];
   accessLog: boolean;
+  /** The file's config as loaded at start, when the edge runs from a file (a reload compares with it). */
+  config?: Config;
   /** How long requests in flight may finish on SIGTERM. */
   graceMs: number;
   /** Worker processes (cluster); 1 is a single process. */
@@ -197,6 +199,7 @@ async function settingsFromFile(file: string): Promise<EdgeSettings> {
     adminToken: config.admin.token ?? undefined,
     logLevel: config.logging.level,
     accessLog: config.logging.accessLog,
+    config,
     graceMs: config.shutdown.graceMs,
     workers: config.workers,
   };
@@ -242,12 +245,8 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
 /** Parts of the config a running process cannot take over: the socket, the bus, the admin API, the process layout. */
 const PROCESS_SETTINGS = ['listen', 'bus', 'admin', 'workers'] as const;
 
-function reloadOn(file: string, watch: boolean, edge: EdgeNode, logger: Logger, accessLog: boolean): () => void {
-  let running: Config | undefined;
-  void loadConfigFile(file).then(
-    (config) => (running = config),
-    () => undefined,
-  );
+function reloadOn(file: string, watch: boolean, edge: EdgeNode, logger: Logger, started: EdgeSettings): () => void {
+  const { accessLog, config: running } = started;
   const apply = (result: { ok: true; config: Config } | { ok: false; error: Error }): void => {
     if (!result.ok) {
       logger.error({ file, problems: result.error.message }, 'config reload refused, keeping the running config');

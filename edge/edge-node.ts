@@ -52,7 +52,6 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
   const { bus, signing } = options;
   let applied = 0;
   let resyncs = 0;
-  let point: { epoch: string; seq: number } | undefined;
   let startedAtMs = 0;
   let address = '';
   let heartbeat: NodeJS.Timeout | undefined;
@@ -91,16 +90,15 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
       })
     : undefined;
 
+  /** Where this edge is in the sequence of callbacks: known once the bus follows an epoch. */
   function currentPoint(): { epoch: string; seq: number } | undefined {
     const stats = bus.stats();
-    if (stats.epoch !== undefined) return { epoch: stats.epoch, seq: stats.lastAppliedSeq };
-    return point;
+    return stats.epoch === undefined ? undefined : { epoch: stats.epoch, seq: stats.lastAppliedSeq };
   }
 
   async function apply(message: Invalidation): Promise<void> {
     proxy.engine.purge(message);
     applied++;
-    point = { epoch: message.epoch, seq: message.seq };
     const tookMs = Math.max(0, Date.now() - message.issuedAtMs);
     metrics?.observeInvalidationLag(tookMs);
     // The ack is best effort: a lost ack shows as "missing" in the publisher's receipt.

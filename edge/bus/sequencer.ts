@@ -3,7 +3,7 @@
 // through one queue, worked by one loop: deliveries never overlap and never reorder, and a resync
 // is reported in its place among them. A hole that cannot be filled becomes a resync: the edge
 // treats its whole cache as stale and numbering goes on from the highest sequence number known.
-import type { BusState, Invalidation } from './types.js';
+import type { BusState, DeliveryCounts, Invalidation } from './types.js';
 
 export interface SequencerOptions {
   /** Deliver seq > startAfter only (the newest seq at subscribe time). */
@@ -21,13 +21,7 @@ export interface SequencerOptions {
   onState: (state: BusState) => void;
 }
 
-export interface SequencerStats {
-  received: number;
-  applied: number;
-  duplicates: number;
-  replayed: number;
-  gaps: number;
-  resyncs: number;
+export interface SequencerStats extends DeliveryCounts {
   /** Deliveries that threw (they still count as applied). */
   deliveryErrors: number;
 }

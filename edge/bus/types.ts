@@ -74,18 +74,22 @@ export interface SubscribeHandlers {
   onState?(state: BusState): void;
 }
 
-export interface BusStats {
-  state: BusState;
-  /** Epoch of the sequence being followed, once known. */
-  epoch?: string;
-  /** Highest sequence number applied in order. */
-  lastAppliedSeq: number;
+/** What in-order delivery counts (the Sequencer keeps these; every bus reports them). */
+export interface DeliveryCounts {
   received: number;
   applied: number;
   duplicates: number;
   replayed: number;
   gaps: number;
   resyncs: number;
+}
+
+export interface BusStats extends DeliveryCounts {
+  state: BusState;
+  /** Epoch of the sequence being followed, once known. */
+  epoch?: string;
+  /** Highest sequence number applied in order. */
+  lastAppliedSeq: number;
   /** Messages that failed verification: bad or missing signature, unknown key id. */
   forged: number;
   /** Messages that could not be parsed or failed validation. */
