@@ -10,6 +10,8 @@ export const BIN = fileURLToPath(new URL('../../bin/mini-cdn.js', import.meta.ur
 export interface Started {
   name: string;
   url: string;
+  /** The line it printed when it began listening (the edge's names its admin URL). */
+  banner: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -45,12 +47,13 @@ export function startNode(name: string, script: string, args: string[], options:
     child.stdout?.on('data', (d: Buffer) => {
       output += d.toString();
       const match = /http:\/\/127\.0\.0\.1:\d+/.exec(output);
-      if (match) {
+      if (match && output.includes('\n', match.index)) {
         clearTimeout(timer);
         // Started: keep draining its output (logs) without holding on to it.
         child.stdout?.removeAllListeners('data');
         child.stdout?.resume();
-        resolve({ name, url: match[0], child, stop: () => stopChild(child) });
+        const banner = output.slice(output.lastIndexOf('\n', match.index) + 1, output.indexOf('\n', match.index));
+        resolve({ name, url: match[0], banner, child, stop: () => stopChild(child) });
       }
     });
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -83,6 +86,37 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Resident memory of a process in bytes, from /proc (Linux); undefined elsewhere. */
+export function rssBytes(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves once `url` answers any HTTP status; rejects after `timeoutMs`. For servers that print no URL. */
+export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** The edge's admin URL from its banner ("..., admin http://127.0.0.1:PORT"). */
+export function adminUrlOf(edge: Started): string | undefined {
+  return /admin (http:\/\/127\.0\.0\.1:\d+)/.exec(edge.banner)?.[1];
 }
 
 export function stopChild(child: ChildProcess): Promise<void> {

@@ -17,6 +17,8 @@ Usage:
   mini-cdn purge  (--url U | --prefix P | --tag T | --all)... [--soft] [--wait MS] [--redis URL]
   mini-cdn edges  [--redis URL]                          live edges from the registry
   mini-cdn config check FILE                             validate a config file, print every problem
+  mini-cdn bench  [SCENARIO...] [--quick] [--duration S] [--out DIR] [--report FILE.html] [--list]
+                  load scenarios against real processes on 127.0.0.1; JSON + Markdown report
   mini-cdn help
 
 Environment: MINI_CDN_REDIS_URL, MINI_CDN_BUS_SECRET (+ _KEY_ID, _PREVIOUS_SECRET, _PREVIOUS_KEY_ID),
@@ -32,6 +34,16 @@ const COMMANDS: Record<string, Command> = {
   purge: runPurge,
   edges: runEdges,
   config: runConfig,
+  // Loaded on demand: the load generator and its scenarios are not part of serving.
+  bench: async (args) => {
+    const { runBench, BenchUsageError } = await import('../bench/run.js');
+    try {
+      return await runBench(args);
+    } catch (err) {
+      if (err instanceof BenchUsageError) throw new MiniCdnError('MCDN_USAGE', err.message);
+      throw err;
+    }
+  },
   help: async () => {
     process.stdout.write(HELP);
     return 0;

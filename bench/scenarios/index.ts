@@ -1,0 +1,7 @@
+// Every scenario `mini-cdn bench` knows, in the order a full run takes them.
+import type { Scenario } from '../types.js';
+import { hitLarge, hitSmall } from './hit.js';
+import { miss } from './miss.js';
+import { stampede } from './stampede.js';
+
+export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, stampede];

@@ -1,0 +1,75 @@
+// The servers a comparison runs against, under one shape: the bench origin fetched directly, the
+// bare Node ceiling, a mini-cdn edge, and nginx and Varnish when they are installed (each skipped
+// with a line saying why otherwise).
+import { isCacheHit, startNginx, startVarnish } from './baselines.js';
+import { startBareServer, startBenchOrigin, startEdge } from './nodes.js';
+import type { Started } from './processes.js';
+
+export type TargetKind = 'origin direct' | 'bare node' | 'mini-cdn' | 'nginx' | 'varnish';
+
+export interface Target {
+  name: TargetKind;
+  url: string;
+  /** The process serving requests, for CPU per request. */
+  pid: number | undefined;
+  /** Whether a response was a cache hit; undefined for targets that are not caches. */
+  isHit(headers: Headers): boolean | undefined;
+  stop(): Promise<void>;
+}
+
+function fromStarted(name: TargetKind, started: Started, isHit: Target['isHit']): Target {
+  return { name, url: started.url, pid: started.child.pid, isHit, stop: () => started.stop() };
+}
+
+export interface TargetSet {
+  origin: Target;
+  targets: Target[];
+  /** Why a baseline is missing from `targets`. */
+  skipped: string[];
+  stopAll(): Promise<void>;
+}
+
+/**
+ * Starts the origin and the wanted targets, all on core `cpu` when pinning. `bareBodyBytes` sizes
+ * the bare server's answer (it should match the measured object). Stops what it started if any
+ * start fails.
+ */
+export async function startTargets(wanted: TargetKind[], options: { cpu?: number; bareBodyBytes: number; edgeArgs?: string[] }): Promise<TargetSet> {
+  const cpu = options.cpu !== undefined ? { cpu: options.cpu } : {};
+  const started: Target[] = [];
+  const skipped: string[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const target of [...started].reverse()) await target.stop();
+  };
+  try {
+    const origin = fromStarted('origin direct', await startBenchOrigin(cpu), () => undefined);
+    started.push(origin);
+    for (const kind of wanted) {
+      if (kind === 'origin direct') continue;
+      if (kind === 'bare node') started.push(fromStarted(kind, await startBareServer(options.bareBodyBytes, cpu), () => undefined));
+      if (kind === 'mini-cdn') started.push(fromStarted(kind, await startEdge(origin.url, { ...cpu, ...(options.edgeArgs ? { args: options.edgeArgs } : {}) }), (h) => /;\s*hit\b/.test(h.get('cache-status') ?? '')));
+      if (kind === 'nginx' || kind === 'varnish') {
+        const result = await (kind === 'nginx' ? startNginx : startVarnish)(origin.url, cpu);
+        if ('skipped' in result) skipped.push(result.skipped);
+        else started.push({ name: kind, url: result.started.url, pid: result.started.pid, isHit: (h) => isCacheHit(kind, h), stop: () => result.started.stop() });
+      }
+    }
+    const order = (t: Target): number => (t.name === 'origin direct' ? wanted.indexOf('origin direct') : wanted.indexOf(t.name));
+    const targets = started.filter((t) => wanted.includes(t.name)).sort((a, b) => order(a) - order(b));
+    return { origin, targets, skipped, stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** GETs `path` from a target until it answers from cache (at most a few tries); false if it never does. */
+export async function warm(target: Target, path: string): Promise<boolean> {
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(target.url + path);
+    await res.arrayBuffer();
+    const hit = target.isHit(res.headers);
+    if (hit !== false) return true;
+  }
+  return false;
+}
