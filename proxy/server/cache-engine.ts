@@ -266,13 +266,14 @@ export class CacheEngine {
     const status: CacheStatusFields = { fwd: plan.fwd, collapsed: collapsed || undefined, detail: plan.detail };
     switch (outcome.kind) {
       case 'error':
-        this.ctx.counters.upstreamErrors++;
+        // Per origin fetch, not per waiter: the collapsed ones are counted in `collapsed`.
+        if (!collapsed) this.ctx.counters.upstreamErrors++;
         if (plan.stale && this.mayServeStale(ex, plan.stale)) return serveStored(this.ctx, ex, plan.stale.entry, { ...status, detail: 'stale-if-error' });
         return sendError(ex.res, outcome.error, this.ctx.labels, status);
       case 'mismatched-304':
         return this.fill(ex, { fwd: plan.fwd, detail: 'mismatched-304' }, true);
       case 'not-modified':
-        this.ctx.counters.notModified++;
+        if (!collapsed) this.ctx.counters.notModified++;
         return serveStored(this.ctx, ex, outcome.entry, { ...status, fwdStatus: 304, stored: true });
       case 'response':
         return this.deliverResponse(ex, plan, outcome, collapsed, status);

@@ -26,11 +26,11 @@ async function gatedOrigin(answer: (req: IncomingMessage, res: ServerResponse) =
   };
 }
 
-async function withProxy(originUrl: string, run: (url: string) => Promise<void>): Promise<void> {
+async function withProxy(originUrl: string, run: (url: string, node: ReturnType<typeof createProxyNode>) => Promise<void>): Promise<void> {
   const node = createProxyNode({ origin: originUrl });
   const url = await node.listen(0);
   try {
-    await run(url);
+    await run(url, node);
   } finally {
     await node.close();
   }
@@ -147,12 +147,34 @@ describe('coalescing', () => {
       res.writeHead(200, { etag: '"v1"', 'cache-control': 'max-age=60', age: '100' });
       res.end('v1');
     });
-    await withProxy(origin.url, async (url) => {
+    await withProxy(origin.url, async (url, node) => {
       await fetchFrom(url, 'GET', '/s');
       const results = await Promise.all(Array.from({ length: CONCURRENCY }, () => fetchFrom(url, 'GET', '/s')));
       assert.equal(n, 2);
       assert.ok(results.every((r) => r.text === 'v1' && r.cacheStatus['fwd-status'] === 304));
+      // Counted per origin fetch: one revalidation answered 304, the rest waited on it.
+      const stats = node.engine.stats();
+      assert.deepEqual([stats.revalidations, stats.notModified, stats.collapsed], [1, 1, CONCURRENCY - 1]);
     });
     await origin.close();
+  });
+
+  test('a failed fetch that waiters shared counts as one upstream error', async () => {
+    const origin = await customOrigin((req) => {
+      setTimeout(() => req.socket.destroy(), 100);
+    });
+    try {
+      await withProxy(origin.url, async (url, node) => {
+        const results = await Promise.all(Array.from({ length: CONCURRENCY }, () => fetchFrom(url, 'GET', '/broken')));
+        assert.ok(results.every((r) => r.status === 502), results.map((r) => r.status).join(','));
+        const stats = node.engine.stats();
+        assert.equal(stats.misses + stats.collapsed, CONCURRENCY, JSON.stringify(stats));
+        assert.equal(stats.upstreamErrors, stats.misses, JSON.stringify(stats));
+        // An idempotent GET is retried on a reset connection, so the origin may see a few attempts.
+        assert.ok(origin.stats.requests >= stats.misses);
+      });
+    } finally {
+      await origin.close();
+    }
   });
 });
