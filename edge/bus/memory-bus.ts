@@ -8,6 +8,7 @@ import { MiniCdnError } from '../../common/errors.js';
 import { buildInvalidation, open, seal } from './messages.js';
 import type { Opened } from './messages.js';
 import { Sequencer } from './sequencer.js';
+import { BusClosedError } from './types.js';
 import type {
   Ack, BusOptions, BusState, BusStats, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SubscribeHandlers,
 } from './types.js';
@@ -80,7 +81,7 @@ function releaseHub(namespace: string, hub: Hub): void {
 }
 
 function closedError(): MiniCdnError {
-  return new MiniCdnError('MCDN_BUS_UNAVAILABLE', 'the invalidation bus is closed');
+  return new BusClosedError();
 }
 
 /** Calls a subscriber's listener; its faults are its own and must not reach the hub. */

@@ -2,6 +2,7 @@
 // live when it was published has confirmed it. The receipt names who confirmed, how long each
 // took, and who did not: the sender knows exactly which receivers got the message.
 import { MiniCdnError } from '../../common/errors.js';
+import { BusClosedError } from './types.js';
 import type { Ack, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest } from './types.js';
 
 export interface PurgeReceipt {
@@ -31,18 +32,24 @@ export interface Published {
 
 export async function publishInvalidation(bus: InvalidationBus, request: InvalidationRequest, options: PublishOptions = {}): Promise<Published> {
   const waitMs = options.waitMs ?? 0;
-  if (waitMs <= 0) return { message: await publishWithRetry(bus, request, options.retryForMs ?? 0) };
+  // One retry budget for every step: Redis may be restarting at any of them.
+  const until = Date.now() + (options.retryForMs ?? 0);
+  if (waitMs <= 0) return { message: await withRetry(() => bus.publish(request), until) };
   // Listen before publishing, so that no fast ack is missed; note who is live now.
   const acks: Ack[] = [];
   let notify: (() => void) | undefined;
-  const stop = await bus.onAck((ack) => {
-    acks.push(ack);
-    notify?.();
-  });
+  const stop = await withRetry(
+    () =>
+      bus.onAck((ack) => {
+        acks.push(ack);
+        notify?.();
+      }),
+    until,
+  );
   try {
-    const live: EdgeInfo[] = await bus.liveEdges();
+    const live: EdgeInfo[] = await withRetry(() => bus.liveEdges(), until);
     const started = Date.now();
-    const message = await publishWithRetry(bus, request, options.retryForMs ?? 0);
+    const message = await withRetry(() => bus.publish(request), until);
     const expected = new Set(live.map((edge) => edge.id));
     const confirmed = new Map<string, number>();
     const collect = (): void => {
@@ -79,13 +86,13 @@ export async function publishInvalidation(bus: InvalidationBus, request: Invalid
   }
 }
 
-async function publishWithRetry(bus: InvalidationBus, request: InvalidationRequest, retryForMs: number): Promise<Invalidation> {
-  const until = Date.now() + retryForMs;
+/** Runs `step` again while the bus is unavailable (not closed), until the deadline. */
+async function withRetry<T>(step: () => Promise<T>, until: number): Promise<T> {
   for (let pauseMs = 25; ; pauseMs = Math.min(pauseMs * 2, 500)) {
     try {
-      return await bus.publish(request);
+      return await step();
     } catch (err) {
-      const unavailable = err instanceof MiniCdnError && err.code === 'MCDN_BUS_UNAVAILABLE';
+      const unavailable = err instanceof MiniCdnError && err.code === 'MCDN_BUS_UNAVAILABLE' && !(err instanceof BusClosedError);
       if (!unavailable || Date.now() + pauseMs > until) throw err;
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }

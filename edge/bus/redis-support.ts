@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { MiniCdnError } from '../../common/errors.js';
 import type { Sequencer } from './sequencer.js';
+import { BusClosedError } from './types.js';
 import type { EdgeInfo } from './types.js';
 
 /** Creates the epoch when there is none (then numbering starts over); returns [epoch, seq]. */
@@ -48,7 +49,7 @@ export const backoff = (attempt: number): number => Math.min(50 * 2 ** Math.min(
 
 export const NO_DELIVERIES: ReturnType<Sequencer['stats']> = { received: 0, applied: 0, duplicates: 0, replayed: 0, gaps: 0, resyncs: 0, deliveryErrors: 0 };
 
-export const closedError = (): MiniCdnError => new MiniCdnError('MCDN_BUS_UNAVAILABLE', 'the invalidation bus is closed');
+export const closedError = (): MiniCdnError => new BusClosedError();
 
 /** Throws the first error of a MULTI's results. */
 export function failure(results: [Error | null, unknown][] | null): void {

@@ -2,6 +2,14 @@
 // how edges confirm them. Two implementations pass one contract: the in-process bus (one
 // process, the default without Redis) and the Redis bus (pub/sub for fan-out, a stream for
 // replay, INCR for sequence numbers, a sorted set for the edge registry).
+import { MiniCdnError } from '../../common/errors.js';
+
+/** The bus was closed by its owner: unavailable for good, so retrying is pointless. */
+export class BusClosedError extends MiniCdnError {
+  constructor() {
+    super('MCDN_BUS_UNAVAILABLE', 'the invalidation bus is closed');
+  }
+}
 
 /** What a publisher asks for. At least one of urls, prefixes, tags or all. */
 export interface InvalidationRequest {

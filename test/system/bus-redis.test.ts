@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { MiniCdnError } from '../../common/errors.js';
 import { buildInvalidation, seal } from '../../edge/bus/messages.js';
 import { createRedisBus } from '../../edge/bus/index.js';
+import { publishInvalidation } from '../../edge/bus/receipts.js';
 import type { BusOptions, Invalidation, InvalidationBus, InvalidationRequest } from '../../edge/bus/index.js';
 import { busContract, deliveryResumes, recorder, testBusOptions, waitUntil } from '../helpers/bus-contract.js';
 import type { Recorder } from '../helpers/bus-contract.js';
@@ -152,6 +153,39 @@ describe('redis bus against its own redis-server: drops, trimming, restart, forg
     await waitUntil(() => rec.delivered.some((m) => m.id === back.id) && edge.state() === 'in-sync');
     assert.equal(rec.delivered.at(-1)?.id, back.id);
     assert.ok(rec.resyncs.length >= 1, 'the lost state (new epoch) meant a resync');
+  });
+
+  test('an acknowledged publish that meets Redis down waits within retryForMs and gets its receipt once Redis is back; closing the bus ends a pending retry at once', async () => {
+    const options = testBusOptions();
+    const publisher = bus(options);
+    const edge = bus(options);
+    const rec = recorder();
+    await edge.subscribe({ ...rec.handlers, onInvalidation: async (m) => { await rec.handlers.onInvalidation(m); await edge.ack({ v: 1, id: m.id, seq: m.seq, edgeId: 'edge-r', tookMs: 0 }); } });
+    await edge.heartbeat({ id: 'edge-r', address: 'http://127.0.0.1:1', startedAtMs: Date.now() }, 60_000);
+    await publisher.publish({ tags: ['warm'] });
+    await server.stop();
+    const restarted = (async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      await server.start();
+      // The state is gone with the restart: the edge announces itself again, as its heartbeat would.
+      await waitUntil(async () => edge.heartbeat({ id: 'edge-r', address: 'http://127.0.0.1:1', startedAtMs: Date.now() }, 60_000).then(() => true, () => false));
+    })();
+    const published = await publishInvalidation(publisher, { tags: ['during-outage'] }, { waitMs: 3_000, retryForMs: 10_000 });
+    await restarted;
+    assert.ok(published.receipt, 'a receipt, not an error');
+    assert.equal(published.message.tags?.[0], 'during-outage');
+
+    const closing = bus(options);
+    await server.stop();
+    try {
+      const began = Date.now();
+      const pending = publishInvalidation(closing, { tags: ['never'] }, { waitMs: 0, retryForMs: 20_000 });
+      setTimeout(() => void closing.close(), 100);
+      await assert.rejects(pending, (err: unknown) => err instanceof MiniCdnError && /closed/.test(err.message));
+      assert.ok(Date.now() - began < 5_000, `ended ${Date.now() - began} ms after the close, not at the end of retryForMs`);
+    } finally {
+      await server.start();
+    }
   });
 
   test('trimming: with streamMaxLength 10, a subscriber that misses 200 messages resyncs (trimmed) when it reconnects', async () => {
