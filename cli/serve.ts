@@ -215,12 +215,16 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
   const adminToken = flag('admin-token') ?? process.env['MINI_CDN_ADMIN_TOKEN'];
   if (flag('admin-port') !== undefined && !adminToken) throw new MiniCdnError('MCDN_USAGE', '--admin-port needs --admin-token (or MINI_CDN_ADMIN_TOKEN)');
   const redisUrl = redisUrlFlag(flag('redis') ?? process.env['MINI_CDN_REDIS_URL']);
+  const maxBytes = flag('max-bytes') ? intFlag(flag('max-bytes'), 'max-bytes', 1) : undefined;
+  const maxObjectBytes = flag('max-object-bytes') ? intFlag(flag('max-object-bytes'), 'max-object-bytes', 1) : undefined;
+  if (maxBytes === 0 || maxObjectBytes === 0) throw new MiniCdnError('MCDN_USAGE', '--max-bytes and --max-object-bytes must be at least 1');
+  if (maxBytes !== undefined && maxObjectBytes !== undefined && maxObjectBytes > maxBytes) throw new MiniCdnError('MCDN_USAGE', `--max-object-bytes (${maxObjectBytes}) must not exceed --max-bytes (${maxBytes})`);
   return {
     proxy: {
       origin,
       consistency: { mode, edgeTtlMs: intFlag(flag('edge-ttl-ms'), 'edge-ttl-ms', 3_600_000) },
-      ...(flag('max-bytes') ? { maxBytes: intFlag(flag('max-bytes'), 'max-bytes', 0) } : {}),
-      ...(flag('max-object-bytes') ? { maxObjectBytes: intFlag(flag('max-object-bytes'), 'max-object-bytes', 0) } : {}),
+      ...(maxBytes !== undefined ? { maxBytes } : {}),
+      ...(maxObjectBytes !== undefined ? { maxObjectBytes } : {}),
     },
     port: 8000,
     host: '127.0.0.1',

@@ -60,9 +60,20 @@ const healthCheckSchema = z.strictObject({
   if (isCount(h.intervalMs) && isCount(h.timeoutMs) && h.timeoutMs >= h.intervalMs) ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: `must be less than intervalMs (${h.intervalMs})` });
 });
 
-const cacheSchema = z.strictObject({
+const DEFAULT_MAX_OBJECT_BYTES = 16 * 1024 * 1024;
+
+/** Without its own maxObjectBytes, a cache smaller than the default object limit takes objects up to its whole size. */
+function objectLimitWithin(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const cache = raw as Record<string, unknown>;
+  const maxBytes = cache['maxBytes'];
+  if (cache['maxObjectBytes'] !== undefined || typeof maxBytes !== 'number' || !(maxBytes >= 1 && maxBytes < DEFAULT_MAX_OBJECT_BYTES)) return raw;
+  return { ...cache, maxObjectBytes: maxBytes };
+}
+
+const cacheObject = z.strictObject({
   maxBytes: positiveInt(256 * 1024 * 1024),
-  maxObjectBytes: positiveInt(16 * 1024 * 1024),
+  maxObjectBytes: positiveInt(DEFAULT_MAX_OBJECT_BYTES),
   maxVariantsPerUrl: positiveInt(32),
   heuristicFraction: z.number().min(0).max(1).default(0.1),
   heuristicMaxMs: nonNegativeInt(86_400_000),
@@ -71,6 +82,8 @@ const cacheSchema = z.strictObject({
 }).superRefine((c, ctx) => {
   if (isCount(c.maxBytes) && isCount(c.maxObjectBytes) && c.maxObjectBytes > c.maxBytes) ctx.addIssue({ code: 'custom', path: ['maxObjectBytes'], message: `must not exceed cache.maxBytes (${c.maxBytes})` });
 });
+
+const cacheSchema = z.preprocess(objectLimitWithin, cacheObject);
 
 const routeSchema = z.strictObject({
   match: z.string().superRefine((m, ctx) => {

@@ -75,6 +75,8 @@ export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
 export function resolveProxyOptions(given: Partial<ProxyOptions> & { origin: string }): ProxyOptions {
   return {
     ...DEFAULT_PROXY_OPTIONS,
+    // A small cache without an explicit object limit: objects up to the whole cache, not beyond it.
+    ...(given.maxBytes !== undefined && given.maxObjectBytes === undefined ? { maxObjectBytes: Math.min(DEFAULT_PROXY_OPTIONS.maxObjectBytes, given.maxBytes) } : {}),
     ...given,
     freshness: { ...DEFAULT_PROXY_OPTIONS.freshness, ...given.freshness },
     consistency: { ...DEFAULT_PROXY_OPTIONS.consistency, ...given.consistency },

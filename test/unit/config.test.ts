@@ -53,6 +53,18 @@ test('defaults: no file and no environment give the documented values', () => {
   assert.deepEqual(c.shutdown, { graceMs: 10000 });
 });
 
+test('a cache smaller than the default object limit takes objects up to its own size unless maxObjectBytes is given', () => {
+  const cases: Array<[string, number, number]> = [
+    ['cache:\n  maxBytes: 4194304\n', 4194304, 4194304],
+    ['cache:\n  maxBytes: 4194304\n  maxObjectBytes: 1024\n', 4194304, 1024],
+    ['cache:\n  maxBytes: 67108864\n', 67108864, 16777216],
+  ];
+  for (const [text, maxBytes, maxObjectBytes] of cases) {
+    const c = parseConfigText(text, 'yaml', 'x.yaml', NO_ENV);
+    assert.deepEqual([c.cache.maxBytes, c.cache.maxObjectBytes], [maxBytes, maxObjectBytes], text);
+  }
+});
+
 test('an empty YAML file, and one of comments only, is the defaults', () => {
   assert.deepEqual(yaml(''), defaultConfig(NO_ENV));
   assert.deepEqual(yaml('# nothing here\n'), defaultConfig(NO_ENV));
