@@ -50,6 +50,8 @@ export interface NodeMetrics {
   observeInvalidationLag(ms: number): void;
 }
 
+/** Distinct Cache-Status fields remembered (a hit's ttl changes every second); cleared when full. */
+const MAX_MEMO = 1024;
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** Every state of edge/bus's BusState, so that each has a series (0 when not current). */
@@ -60,11 +62,11 @@ const ENGINE_COUNTERS: ReadonlyArray<[keyof EngineStats, string, string]> = [
   ['hits', 'hits', 'Requests served from the cache.'],
   ['misses', 'misses', 'Requests with no usable stored response, fetched from the origin.'],
   ['revalidations', 'revalidations', 'Conditional requests sent to the origin for stale entries.'],
-  ['notModified', 'not_modified', 'Revalidations the origin answered 304 Not Modified.'],
+  ['notModified', 'not_modified', 'Revalidations the origin answered 304 Not Modified (per origin fetch; waiters count as collapsed).'],
   ['collapsed', 'collapsed', 'Requests that waited for another request\'s origin fetch.'],
   ['staleServed', 'stale_served', 'Stale responses served (stale-while-revalidate, stale-if-error, callback mode).'],
   ['passThrough', 'pass_through', 'Requests passed to the origin without the cache (other methods, bypass).'],
-  ['upstreamErrors', 'upstream_errors', 'Origin requests that failed.'],
+  ['upstreamErrors', 'upstream_errors', 'Origin requests that failed (per origin fetch).'],
   ['invalidations', 'invalidations_applied', 'Invalidations applied to the cache (purges, unsafe methods).'],
   ['callbackHits', 'callback_hits', 'Hits kept past HTTP freshness because callbacks were in sync.'],
   ['callbackFallbacks', 'callback_fallbacks', 'Callback-mode copies revalidated because the bus was not in sync.'],
@@ -119,11 +121,18 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
   snapshotCounter('minicdn_store_evictions_total', 'Entries dropped to make room.', () => sources.store().evictions);
   snapshotCounter('minicdn_store_rejected_too_large_total', 'Responses not stored because they exceeded the object limit.', () => sources.store().rejectedTooLarge);
 
-  const responses = new Counter({
+  // Counted in plain numbers and handed to prom-client at scrape time: its per-call label
+  // hashing cost more than the rest of a cache hit.
+  const responseCounts = new Map<string, { cache: string; code: string; n: number }>();
+  new Counter({
     name: 'minicdn_responses_total',
     help: 'Finished client requests, by this cache\'s Cache-Status result (hit, fwd=uri-miss, ...) and status class.',
     labelNames: ['cache', 'code'] as const,
     registers,
+    collect() {
+      this.reset();
+      for (const { cache, code, n } of responseCounts.values()) this.inc({ cache, code }, n);
+    },
   });
   const originDuration = new Histogram({
     name: 'minicdn_origin_request_duration_seconds',
@@ -132,6 +141,9 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
     buckets: LATENCY_BUCKETS,
     registers,
   });
+
+  /** The series a finished response counts in, by its status class and Cache-Status field. */
+  const seriesByResult = new Map<string, { count: { n: number }; duration: { observe(value: number): void } | undefined }>();
 
   const pool = sources.pool;
   if (pool) {
@@ -188,10 +200,25 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
     },
     text: () => registry.metrics(),
     observeResponse(record) {
-      const result = cacheResult(record.cacheStatus);
-      responses.inc({ cache: result.cache, code: record.status === 0 ? 'none' : `${Math.floor(record.status / 100)}xx` });
-      const outcome = originOutcome(result);
-      if (outcome !== undefined) originDuration.observe({ cache: result.cache, outcome }, record.durationMs / 1000);
+      const code = record.status === 0 ? 'none' : `${Math.floor(record.status / 100)}xx`;
+      const key = `${code} ${record.cacheStatus}`;
+      let series = seriesByResult.get(key);
+      if (series === undefined) {
+        // Parsing Cache-Status and hashing label sets cost more than the rest of a hit: once per distinct field.
+        const result = cacheResult(record.cacheStatus);
+        const outcome = originOutcome(result);
+        const countKey = `${result.cache} ${code}`;
+        let count = responseCounts.get(countKey);
+        if (count === undefined) {
+          count = { cache: result.cache, code, n: 0 };
+          responseCounts.set(countKey, count);
+        }
+        series = { count, duration: outcome === undefined ? undefined : originDuration.labels(result.cache, outcome) };
+        if (seriesByResult.size >= MAX_MEMO) seriesByResult.clear();
+        seriesByResult.set(key, series);
+      }
+      series.count.n++;
+      series.duration?.observe(record.durationMs / 1000);
     },
     observeInvalidationLag(ms) {
       lag?.observe(Math.max(0, ms) / 1000);
