@@ -63,9 +63,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   events.on('tick', () => {
     const t = Math.round((Date.now() - startedAt) / 1000);
     const sorted = second.sort((a, b) => a - b);
+    second = [];
+    // autocannon's last tick carries the partial second at the end: not a second's throughput.
+    if (t === throughput.points.at(-1)?.t) return;
     throughput.points.push({ t, value: sorted.length });
     p99.points.push({ t, value: sorted.length ? percentile(sorted, 99) : 0 });
-    second = [];
     options.progress.status(`${options.label}: ${t}/${options.durationS} s, ${sorted.length} req/s`);
   });
   const result = await instance;

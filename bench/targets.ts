@@ -2,10 +2,11 @@
 // bare Node ceiling, a mini-cdn edge, and nginx and Varnish when they are installed (each skipped
 // with a line saying why otherwise).
 import { isCacheHit, startNginx, startVarnish } from './baselines.js';
-import { startBareServer, startBenchOrigin, startEdge } from './nodes.js';
+import { startBareServer, startBenchOrigin, startEdge, startPlainEdge } from './nodes.js';
 import type { Started } from './processes.js';
 
-export type TargetKind = 'origin direct' | 'bare node' | 'mini-cdn' | 'nginx' | 'varnish';
+/** 'mini-cdn' is the cache alone; 'mini-cdn +metrics' also keeps Prometheus metrics (admin API on). */
+export type TargetKind = 'origin direct' | 'bare node' | 'mini-cdn' | 'mini-cdn +metrics' | 'nginx' | 'varnish';
 
 export interface Target {
   name: TargetKind;
@@ -47,7 +48,11 @@ export async function startTargets(wanted: TargetKind[], options: { cpu?: number
     for (const kind of wanted) {
       if (kind === 'origin direct') continue;
       if (kind === 'bare node') started.push(fromStarted(kind, await startBareServer(options.bareBodyBytes, cpu), () => undefined));
-      if (kind === 'mini-cdn') started.push(fromStarted(kind, await startEdge(origin.url, { ...cpu, ...(options.edgeArgs ? { args: options.edgeArgs } : {}) }), (h) => /;\s*hit\b/.test(h.get('cache-status') ?? '')));
+      if (kind === 'mini-cdn' || kind === 'mini-cdn +metrics') {
+        const edgeOptions = { ...cpu, name: kind, ...(options.edgeArgs ? { args: options.edgeArgs } : {}) };
+        const edge = kind === 'mini-cdn' ? await startPlainEdge(origin.url, edgeOptions) : await startEdge(origin.url, edgeOptions);
+        started.push(fromStarted(kind, edge, (h) => /;\s*hit\b/.test(h.get('cache-status') ?? '')));
+      }
       if (kind === 'nginx' || kind === 'varnish') {
         const result = await (kind === 'nginx' ? startNginx : startVarnish)(origin.url, cpu);
         if ('skipped' in result) skipped.push(result.skipped);

@@ -9,7 +9,7 @@ import type { Target, TargetKind } from '../targets.js';
 import type { Chart, GoalResult, Scenario, ScenarioContext, ScenarioResult, Series } from '../types.js';
 
 const CONNECTIONS = [50, 200];
-const TARGETS: TargetKind[] = ['bare node', 'origin direct', 'mini-cdn', 'nginx', 'varnish'];
+const TARGETS: TargetKind[] = ['bare node', 'origin direct', 'mini-cdn', 'mini-cdn +metrics', 'nginx', 'varnish'];
 
 interface Measured extends LoadResult {
   target: TargetKind;
@@ -67,7 +67,7 @@ async function runHit(ctx: ScenarioContext, name: string, kb: number): Promise<S
   return {
     scenario: name,
     title: `Cache hits, ${kb} KiB object`,
-    method: `GET ${path} from a warm cache; autocannon for ${durationS} s per target at ${CONNECTIONS.join(' and ')} connections, ${rounds} round(s) in a new order each, median round by throughput; every server on core 1, the load generator on core 0${ctx.pinned ? '' : ' (not pinned here: taskset missing)'}.`,
+    method: `GET ${path} from a warm cache; autocannon for ${durationS} s per target at ${CONNECTIONS.join(' and ')} connections, ${rounds} round(s) in a new order each, median round by throughput; every server on core 1, the load generator on core 0${ctx.pinned ? '' : ' (not pinned here: taskset missing)'}. mini-cdn runs without its access log; "+metrics" also keeps its Prometheus metrics (admin API on). The goals judge the cache alone.`,
     columns: [
       { key: 'target', label: 'target' },
       { key: 'connections', label: 'conns' },

@@ -2,6 +2,10 @@
 import type { Scenario } from '../types.js';
 import { hitLarge, hitSmall } from './hit.js';
 import { miss } from './miss.js';
+import { mixed } from './mixed.js';
+import { originOutage } from './origin-outage.js';
+import { purgePropagation } from './purge-propagation.js';
+import { redisOutage } from './redis-outage.js';
 import { stampede } from './stampede.js';
 
-export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, stampede];
+export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, mixed, stampede, purgePropagation, redisOutage, originOutage];

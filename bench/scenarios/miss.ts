@@ -1,6 +1,7 @@
-// miss: every URL is new, so every request goes through the proxy to the origin. Measured at a
-// fixed request rate the servers can carry, so latency is the cost of the path, not queueing; the
-// same stream of new URLs is sent to the origin directly in the same run.
+// miss: every URL is new, so every request goes through the proxy to the origin. Measured twice
+// per target: one request at a time (the path's own latency) and at a fixed rate the servers can
+// carry over 10 connections (autocannon sends each second's share in a burst, so this one includes
+// queueing behind the burst). The same stream of new URLs goes to the origin directly in the same run.
 import type autocannon from 'autocannon';
 import { runLoad } from '../load.js';
 import type { LoadResult } from '../load.js';
@@ -11,7 +12,11 @@ import type { Scenario, ScenarioContext, ScenarioResult } from '../types.js';
 
 const TARGETS: TargetKind[] = ['origin direct', 'mini-cdn', 'nginx', 'varnish'];
 const RATE = 500;
-const CONNECTIONS = 10;
+const LOADS = [
+  { name: 'sequential', connections: 1, rate: undefined },
+  { name: `${RATE} req/s`, connections: 10, rate: RATE },
+] as const;
+type LoadName = (typeof LOADS)[number]['name'];
 
 /** Requests for URLs never asked before: a prefix per run and a counter per request. */
 function freshUrls(prefix: string): autocannon.Request[] {
@@ -32,47 +37,58 @@ async function runMiss(ctx: ScenarioContext): Promise<ScenarioResult> {
   const durationS = ctx.durationS ?? (ctx.quick ? 2 : 10);
   const set = await startTargets(TARGETS, { ...(ctx.pinned ? { cpu: 1 } : {}), bareBodyBytes: 1024 });
   const notes = [...set.skipped];
-  const runs = new Map<TargetKind, LoadResult[]>();
-  let originBefore = 0;
+  const runs = new Map<string, LoadResult[]>();
+  const keyOf = (target: TargetKind, load: LoadName): string => `${target}|${load}`;
+  let originCounted = 0;
   let sent = 0;
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const target of shuffled(set.targets)) {
-        const result = await runLoad({ label: `round ${round}/${rounds} ${target.name}`, url: target.url, connections: CONNECTIONS, overallRate: RATE, durationS, requests: freshUrls(`miss-${round}-${target.name.replace(/\W/g, '')}`), serverPid: target.pid, progress: ctx.progress });
-        runs.set(target.name, [...(runs.get(target.name) ?? []), result]);
-        sent += result.total;
-        if (result.errors + result.non2xx) notes.push(`${target.name} round ${round}: ${result.errors + result.non2xx} errors or non-2xx answers`);
+      for (const load of LOADS) {
+        for (const target of shuffled(set.targets)) {
+          const result = await runLoad({ label: `round ${round}/${rounds} ${target.name} ${load.name}`, url: target.url, connections: load.connections, ...(load.rate ? { overallRate: load.rate } : {}), durationS, requests: freshUrls(`miss-${round}-${load.connections}-${target.name.replace(/\W/g, '')}`), serverPid: target.pid, progress: ctx.progress });
+          runs.set(keyOf(target.name, load.name), [...(runs.get(keyOf(target.name, load.name)) ?? []), result]);
+          sent += result.total;
+          if (result.errors + result.non2xx) notes.push(`${target.name} ${load.name} round ${round}: ${result.errors + result.non2xx} errors or non-2xx answers`);
+        }
       }
     }
-    originBefore = await originRequests(set.origin.url);
+    originCounted = await originRequests(set.origin.url);
   } finally {
     await set.stopAll();
   }
-  const summary = set.targets.map((t) => {
-    const list = runs.get(t.name) ?? [];
-    const cpu = list.map((r) => r.cpuUsPerRequest).filter((v): v is number => v !== undefined);
-    return { target: t.name, p50: median(list.map((r) => r.p50Ms)), p90: median(list.map((r) => r.p90Ms)), p99: median(list.map((r) => r.p99Ms)), rps: median(list.map((r) => r.requestsPerSec)), cpu: cpu.length ? median(cpu) : undefined };
-  });
-  const origin = summary.find((s) => s.target === 'origin direct');
-  const cdn = summary.find((s) => s.target === 'mini-cdn');
-  const added = origin && cdn ? cdn.p50 - origin.p50 : undefined;
-  if (originBefore < sent) notes.push(`the origin counted ${originBefore} requests for ${sent} sent: some misses did not reach it`);
+  const summary = LOADS.flatMap((load) =>
+    set.targets.map((t) => {
+      const list = runs.get(keyOf(t.name, load.name)) ?? [];
+      const cpu = list.map((r) => r.cpuUsPerRequest).filter((v): v is number => v !== undefined);
+      return { target: t.name, load: load.name, p50: median(list.map((r) => r.p50Ms)), p90: median(list.map((r) => r.p90Ms)), p99: median(list.map((r) => r.p99Ms)), rps: median(list.map((r) => r.requestsPerSec)), cpu: cpu.length ? median(cpu) : undefined };
+    }),
+  );
+  const find = (target: TargetKind, load: LoadName) => summary.find((s) => s.target === target && s.load === load);
+  if (originCounted < sent) notes.push(`the origin counted ${originCounted} requests for ${sent} sent: some misses did not reach it`);
   return {
     scenario: 'miss',
     title: 'Cache misses: every URL new',
-    method: `A new URL per request (1 KiB objects) at a fixed ${RATE} req/s over ${CONNECTIONS} connections for ${durationS} s per target, ${rounds} round(s) in a new order each; medians of the rounds' percentiles (latency to the microsecond). Proxies and origin share core 1, so a proxy's figure includes the origin's work.`,
+    method: `A new URL per request (1 KiB objects), for ${durationS} s per target and load: one request at a time over 1 connection, and a fixed ${RATE} req/s over 10 connections (sent in bursts each second); ${rounds} round(s), targets in a new order each; medians of the rounds' percentiles (latency to the microsecond). Proxies and origin share core 1, so a proxy's figure includes the origin's work; CPU is the proxy's (or the origin's) own.`,
     columns: [
       { key: 'target', label: 'target' },
+      { key: 'load', label: 'load' },
       { key: 'rps', label: 'req/s' },
       { key: 'p50', label: 'p50 ms' },
       { key: 'p90', label: 'p90 ms' },
       { key: 'p99', label: 'p99 ms' },
       { key: 'addedP50', label: 'added p50 ms' },
-      { key: 'cpu', label: 'proxy CPU µs/req' },
+      { key: 'cpu', label: 'CPU µs/req' },
     ],
-    rows: summary.map((s) => ({ target: s.target, rps: Math.round(s.rps), p50: round3(s.p50), p90: round3(s.p90), p99: round3(s.p99), addedP50: origin && s !== origin ? round3(s.p50 - origin.p50) : null, cpu: s.cpu === undefined ? null : Math.round(s.cpu) })),
-    charts: [{ kind: 'bar', title: 'Miss latency', unit: 'ms', groups: (['p50', 'p90', 'p99'] as const).map((p) => ({ label: p, bars: summary.map((s) => ({ name: s.target, value: round3(s[p]) })) })) }],
-    goals: [judge('miss path adds at p50 over the origin direct', added, 1, { atLeast: false, unit: 'ms', detail: origin && cdn ? `${fixed(cdn.p50, 3)} − ${fixed(origin.p50, 3)} ms` : '' })],
+    rows: summary.map((s) => {
+      const origin = find('origin direct', s.load);
+      return { target: s.target, load: s.load, rps: Math.round(s.rps), p50: round3(s.p50), p90: round3(s.p90), p99: round3(s.p99), addedP50: origin && s !== origin ? round3(s.p50 - origin.p50) : null, cpu: s.cpu === undefined ? null : Math.round(s.cpu) };
+    }),
+    charts: LOADS.map((load) => ({ kind: 'bar' as const, title: `Miss latency, ${load.name}`, unit: 'ms', groups: (['p50', 'p90', 'p99'] as const).map((p) => ({ label: p, bars: summary.filter((s) => s.load === load.name).map((s) => ({ name: s.target, value: round3(s[p]) })) })) })),
+    goals: LOADS.map((load) => {
+      const origin = find('origin direct', load.name);
+      const cdn = find('mini-cdn', load.name);
+      return judge(`miss path adds at p50 over the origin direct, ${load.name}`, origin && cdn ? cdn.p50 - origin.p50 : undefined, 1, { atLeast: false, unit: 'ms', detail: origin && cdn ? `${fixed(cdn.p50, 3)} − ${fixed(origin.p50, 3)} ms` : '' });
+    }),
     notes,
     durationS: (Date.now() - began) / 1000,
   };

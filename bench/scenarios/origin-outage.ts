@@ -164,7 +164,7 @@ function result(ctx: ScenarioContext, m: Measured): ScenarioResult {
   if (load.errors > 0) notes.push(`${load.errors} connection errors or timeouts (not in the table)`);
   const unclassified = load.total - all.requests;
   if (unclassified > 0) notes.push(`${unclassified} responses were neither 2xx nor 5xx, or lost their class`);
-  notes.push(`${Math.round(load.requestsPerSec)} req/s, p50 ${fixed(load.p50Ms, 3)} ms, p99 ${fixed(load.p99Ms, 3)} ms while the origin was down`);
+  notes.push(`${Math.round(load.requestsPerSec)} req/s, p50 ${fixed(load.p50Ms, 3)} ms, p99 ${fixed(load.p99Ms, 3)} ms, ${fixed(load.cpuUsPerRequest, 0)} µs edge CPU per request while the origin was down`);
   notes.push(`edge counters during the outage: ${delta('revalidations')} revalidations, ${delta('collapsed')} collapsed, ${delta('upstreamErrors')} upstream errors, ${delta('staleServed')} stale served, ${delta('hits')} hits`);
   const chart: Chart = {
     kind: 'bar',

@@ -41,11 +41,14 @@ async function version(baseUrl: string): Promise<number> {
   return Number(/^v(\d+)$/.exec(text)?.[1] ?? -1);
 }
 
-/** Starts `count` edges at once; stops those that started if any fails. */
-async function startEdges(originUrl: string, redisUrl: string, count: number, cpu: number | undefined): Promise<Edge[]> {
+/**
+ * Starts `count` edges at once; stops those that started if any fails. Pinned, they alternate
+ * between the two cores: a fan-out to N processes on one core would measure their queueing on it.
+ */
+async function startEdges(originUrl: string, redisUrl: string, count: number, pinned: boolean): Promise<Edge[]> {
   const env = cleanEnv({ MINI_CDN_BUS_SECRET: SECRET, MINI_CDN_BUS_KEY_ID: KEY_ID });
   const settled = await Promise.allSettled(
-    Array.from({ length: count }, (_, i) => startEdge(originUrl, { name: `edge-${i}`, args: ['--redis', redisUrl, '--id', `bench-edge-${i}`], env, ...(cpu !== undefined ? { cpu } : {}) })),
+    Array.from({ length: count }, (_, i) => startEdge(originUrl, { name: `edge-${i}`, args: ['--redis', redisUrl, '--id', `bench-edge-${i}`], env, ...(pinned ? { cpu: i % 2 } : {}) })),
   );
   const edges = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -100,18 +103,19 @@ async function runPhase(edgeCount: number, load: Load, rounds: number, origin: S
   return phase;
 }
 
-async function measure(edgeCount: number, rounds: number, ctx: ScenarioContext): Promise<Phase[]> {
+async function measure(edgeCount: number, rounds: number, warmup: number, ctx: ScenarioContext): Promise<Phase[]> {
   const redis = await startBenchRedis();
   const started: Started[] = [];
   const publisher = createPublisher({ redisUrl: redis.url, signing: { current: KEY_ID, keys: { [KEY_ID]: SECRET } } });
-  const cpu = ctx.pinned ? 1 : undefined;
   try {
     // The origin gets no bus (cleanEnv): the bench publishes each purge itself, after the change.
-    const origin = await startNode('origin', BIN, ['origin', '--port', '0'], { env: cleanEnv(), ...(cpu !== undefined ? { cpu } : {}) });
+    const origin = await startNode('origin', BIN, ['origin', '--port', '0'], { env: cleanEnv(), ...(ctx.pinned ? { cpu: 1 } : {}) });
     started.push(origin);
-    const edges = await startEdges(origin.url, redis.url, edgeCount, cpu);
+    const edges = await startEdges(origin.url, redis.url, edgeCount, ctx.pinned);
     started.push(...edges);
     await waitUntilRegistered(edges[0] as Edge, edgeCount);
+    // Rounds not counted: the first ones pay for connections and cold code in every process.
+    await runPhase(edgeCount, 'quiet', warmup, origin, edges, publisher, ctx);
     const phases: Phase[] = [];
     for (const load of ['quiet', 'probing'] as const) phases.push(await runPhase(edgeCount, load, rounds, origin, edges, publisher, ctx));
     return phases;
@@ -134,10 +138,11 @@ export const purgePropagation: Scenario = {
     const began = Date.now();
     const edgeCounts = ctx.quick ? [1, 2] : [1, 4, GOAL_EDGES];
     const rounds = ctx.quick ? 20 : 200;
+    const warmup = rounds / 10;
     const phases: Phase[] = [];
     for (const n of edgeCounts) {
       ctx.progress.line(`  ${n} edge(s), ${rounds} rounds quiet + ${rounds} probing`);
-      phases.push(...(await measure(n, rounds, ctx)));
+      phases.push(...(await measure(n, rounds, warmup, ctx)));
     }
 
     const rows: Array<Record<string, Cell>> = phases.map((ph) => ({
@@ -176,8 +181,8 @@ export const purgePropagation: Scenario = {
       scenario: 'purge-propagation',
       title: TITLE,
       method:
-        `Per edge count (${edgeCounts.join(', ')}), its own redis-server and demo origin; ${rounds} rounds of: change ${PATH} at the origin, publish its purge with the publisher SDK and wait ≤ ${RECEIPT_WAIT_MS} ms for the receipt. ` +
-        'Times are the edges\' own publish-to-applied (tookMs, one host clock), in whole ms. Probing: a client keeps requesting the resource from every edge meanwhile; stale = answers with the old version to requests sent after the publish.',
+        `Per edge count (${edgeCounts.join(', ')}), its own redis-server and demo origin; ${rounds} rounds of: change ${PATH} at the origin, publish its purge with the publisher SDK and wait ≤ ${RECEIPT_WAIT_MS} ms for the receipt (after ${warmup} uncounted warm-up rounds). ` +
+        'Times are the edges\' own publish-to-applied (tookMs, one host clock), in whole ms. Probing: a client keeps requesting the resource from every edge meanwhile; stale = answers with the old version to requests sent at or after the purge message was issued (issuedAtMs).',
       columns: [
         { key: 'edges', label: 'edges' },
         { key: 'load', label: 'load' },

@@ -99,6 +99,7 @@ export const redisOutage: Scenario = {
     const redis = await startBenchRedis();
     const started: Started[] = [];
     const publisher = createPublisher({ redisUrl: redis.url, signing: { current: KEY_ID, keys: { [KEY_ID]: SECRET } }, retryForMs: RETRY_FOR_MS });
+    let watch: ReturnType<typeof watchSync> | undefined;
     try {
       const origin = await startBenchOrigin(cpu);
       started.push(origin);
@@ -123,7 +124,8 @@ export const redisOutage: Scenario = {
       // origin's changes do not stop for the outage); Redis goes down a third of the way in.
       ctx.progress.line(`  publishing ${objects} purges, one every ${INTERVAL_MS} ms; Redis down for ${downMs} ms from purge ${Math.floor(objects / 3)}`);
       const restarted: { at?: number } = {};
-      const watch = watchSync(edges, restarted);
+      const sync = watchSync(edges, restarted);
+      watch = sync;
       const pending: Array<Promise<Outcome>> = [];
       let outageRun: Promise<{ lengthMs: number; stoppedAt: number }> | undefined;
       const t0 = Date.now();
@@ -158,9 +160,9 @@ export const redisOutage: Scenario = {
         if (lagging.length === 0 || Date.now() > syncDeadline) break;
         await sleep(50);
       }
-      await watch.stop();
+      await sync.stop();
       if (lagging.length) notes.push(`not in sync ${syncTimeoutMs / 1000} s after the last publish: ${lagging.join(', ')}`);
-      const neverLeft = edges.filter((_, i) => !watch.left[i]).map((e) => e.url);
+      const neverLeft = edges.filter((_, i) => !sync.left[i]).map((e) => e.url);
       if (neverLeft.length) notes.push(`edges that never reported a state other than in-sync during the outage: ${neverLeft.join(', ')}`);
       await sleep(settleMs);
 
@@ -182,7 +184,7 @@ export const redisOutage: Scenario = {
       );
       const lostTotal = perEdge.reduce((sum, e) => sum + e.count.hit, 0);
       const resyncs = final.reduce((sum, s) => sum + s.edge.resyncs, 0);
-      const backTimes = watch.backAt.map((at) => (at !== undefined && restarted.at !== undefined ? at - restarted.at : undefined));
+      const backTimes = sync.backAt.map((at) => (at !== undefined && restarted.at !== undefined ? at - restarted.at : undefined));
       const backInSyncMs = backTimes.every((t) => t !== undefined) ? Math.max(...(backTimes as number[])) : null;
       final.forEach((s, i) => {
         const e = perEdge[i];
@@ -250,6 +252,7 @@ export const redisOutage: Scenario = {
         durationS: (Date.now() - began) / 1000,
       };
     } finally {
+      await watch?.stop();
       await publisher.close();
       for (const p of started.reverse()) await p.stop();
       await redis.stop();
