@@ -5,10 +5,9 @@ import type { ChildProcess } from 'node:child_process';
 import { constants, readFileSync, readdirSync } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CAN_PIN, stopChild } from './processes.js';
+import { CAN_PIN, freePort, stopChild } from './processes.js';
 
 export interface Baseline {
   name: string;
@@ -118,14 +117,6 @@ export async function findBinary(name: string): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**

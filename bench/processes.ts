@@ -3,6 +3,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/mini-cdn.js', import.meta.url));
@@ -14,6 +16,15 @@ export interface Started {
   banner: string;
   child: ChildProcess;
   stop(): Promise<void>;
+}
+
+/** A port nothing listens on: bound on 127.0.0.1, then released. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** True when `taskset` can pin processes to cores (Linux with util-linux). */

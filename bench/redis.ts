@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { freePort } from './processes.js';
 
 export interface BenchRedis {
   readonly port: number;
@@ -42,13 +42,6 @@ function pings(port: number): Promise<boolean> {
 }
 
 /** A port nothing listens on: bound on 127.0.0.1, then released. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export async function startBenchRedis(): Promise<BenchRedis> {
   const port = await freePort();
