@@ -11,7 +11,8 @@ export function unwrap(schema: z.ZodType): z.ZodType {
     if (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional || schema instanceof z.ZodNullable) {
       schema = schema.unwrap() as z.ZodType;
     } else if (schema instanceof z.ZodPipe) {
-      schema = schema.in as z.ZodType;
+      // A preprocess is a transform piped into the real schema: walk the schema.
+      schema = (schema.in instanceof z.ZodTransform ? schema.out : schema.in) as z.ZodType;
     } else {
       return schema;
     }
