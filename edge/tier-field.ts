@@ -17,9 +17,17 @@ function mac(key: string, point: AppliedPoint): string {
   return createHmac('sha256', key).update(`${point.epoch}.${point.seq}`).digest('hex').slice(0, 32);
 }
 
+/** The last field sealed: every origin request carries one, and the point moves only per callback. */
+let lastSealed: { epoch: string; seq: number; kid: string; key: string; value: string } | undefined;
+
 export function sealApplied(point: AppliedPoint, signing: SigningKeys): string {
-  const key = signing.keys[signing.current] ?? '';
-  return `${point.epoch}.${point.seq}.${signing.current}.${mac(key, point)}`;
+  const kid = signing.current;
+  const key = signing.keys[kid] ?? '';
+  const last = lastSealed;
+  if (last && last.seq === point.seq && last.epoch === point.epoch && last.kid === kid && last.key === key) return last.value;
+  const value = `${point.epoch}.${point.seq}.${kid}.${mac(key, point)}`;
+  lastSealed = { epoch: point.epoch, seq: point.seq, kid, key, value };
+  return value;
 }
 
 /** The point a downstream tier has reached, or undefined when the field is absent, malformed or not signed by a known key. */
@@ -35,7 +43,18 @@ export function openApplied(value: string | string[] | undefined, signing: Signi
   const key = signing.keys[kid];
   if (key === undefined) return undefined;
   const point = { epoch, seq: Number(seqText) };
-  const expected = Buffer.from(mac(key, point));
+  const expected = expectedMac(key, point);
   const given = Buffer.from(sig);
   return given.length === expected.length && timingSafeEqual(given, expected) ? point : undefined;
+}
+
+/** The last MAC checked: a shield sees the same point from an edge until its next callback. */
+let lastChecked: { epoch: string; seq: number; key: string; mac: Buffer } | undefined;
+
+function expectedMac(key: string, point: AppliedPoint): Buffer {
+  const last = lastChecked;
+  if (last && last.seq === point.seq && last.epoch === point.epoch && last.key === key) return last.mac;
+  const computed = Buffer.from(mac(key, point));
+  lastChecked = { epoch: point.epoch, seq: point.seq, key, mac: computed };
+  return computed;
 }

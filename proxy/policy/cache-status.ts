@@ -14,6 +14,24 @@ export interface CacheStatusFields {
 }
 
 /**
+ * `{ ...base, ...changes }`, built in one fixed shape. In V8 (Node 20) a spread followed by more
+ * properties costs about 1 µs and gives each result a hidden class of its own, which makes every
+ * later read of it (formatCacheStatus) several times slower.
+ */
+export function cacheStatusWith(base: CacheStatusFields, changes: CacheStatusFields): CacheStatusFields {
+  return {
+    hit: 'hit' in changes ? changes.hit : base.hit,
+    fwd: 'fwd' in changes ? changes.fwd : base.fwd,
+    fwdStatus: 'fwdStatus' in changes ? changes.fwdStatus : base.fwdStatus,
+    stored: 'stored' in changes ? changes.stored : base.stored,
+    collapsed: 'collapsed' in changes ? changes.collapsed : base.collapsed,
+    ttlMs: 'ttlMs' in changes ? changes.ttlMs : base.ttlMs,
+    key: 'key' in changes ? changes.key : base.key,
+    detail: 'detail' in changes ? changes.detail : base.detail,
+  };
+}
+
+/**
  * RFC 9211 §2: "<cache>; hit; ttl=42", "<cache>; fwd=uri-miss; fwd-status=200; stored", ...
  * Parameters in the order hit, fwd, fwd-status, stored, collapsed, ttl, key, detail; false and
  * absent values are left out.

@@ -30,13 +30,14 @@ export function isHopByHop(name: string): boolean {
 export function endToEndHeaders(h: HeaderMap, extraDrop?: readonly string[]): HeaderMap {
   // RFC 9110 §7.6.1: fields named as connection options are removed along with Connection.
   const connectionOptions = h['connection'] === undefined ? undefined : fieldList(h, 'connection').map(lower);
+  const drop = extraDrop !== undefined && extraDrop.length > 0 ? lowerCased(extraDrop) : undefined;
   const out: HeaderMap = {};
   for (const name in h) {
     const value = h[name];
     if (value === undefined) continue;
     if (isHopByHop(name)) continue;
     if (connectionOptions !== undefined && connectionOptions.includes(name)) continue;
-    if (extraDrop !== undefined && extraDrop.length > 0 && dropListed(extraDrop, name)) continue;
+    if (drop !== undefined && (drop.includes(name) || (drop !== extraDrop && (extraDrop as readonly string[]).includes(name)))) continue;
     out[name] = value;
   }
   return out;
@@ -46,7 +47,26 @@ function lower(s: string): string {
   return s.toLowerCase();
 }
 
-function dropListed(list: readonly string[], name: string): boolean {
-  for (const entry of list) if (entry === name || entry.toLowerCase() === name) return true;
-  return false;
+/** Frozen lists (callers' constants) already known to be lower case. */
+const LOWER_CASE_LISTS = new WeakSet<readonly string[]>();
+
+/**
+ * The list lower-cased: once per call rather than once per field and entry, no copy when it is
+ * lower case already, and no check at all for a frozen list seen before.
+ */
+function lowerCased(list: readonly string[]): readonly string[] {
+  if (LOWER_CASE_LISTS.has(list)) return list;
+  if (!list.every(isLowerCase)) return list.map(lower);
+  if (Object.isFrozen(list)) LOWER_CASE_LISTS.add(list);
+  return list;
 }
+
+/** ASCII without A-Z, so toLowerCase would change nothing (yet allocate a copy). */
+function isLowerCase(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c >= 0x80) return false;
+  }
+  return true;
+}
+

@@ -46,6 +46,8 @@ export function checkStorable(
   req: { method: string; headers: HeaderMap },
   res: { status: number; headers: HeaderMap },
   opts: FreshnessOptions,
+  /** The response's directives, when the caller has parsed them already. */
+  parsed?: ReturnType<typeof effectiveDirectives>,
 ): StorableResult {
   // RFC 9111 §3: the method must be understood; this cache stores responses to GET only
   // (POST with explicit freshness and a matching Content-Location is not implemented).
@@ -56,7 +58,7 @@ export function checkStorable(
   // RFC 9111 §3, §3.3: partial content is not stored in this version.
   if (status === 206) return notStorable('partial');
 
-  const directives = effectiveDirectives(res.headers, opts);
+  const directives = parsed ?? effectiveDirectives(res.headers, opts);
   const cc = directives.cc;
   let noStore = cc.noStore;
   if (cc.mustUnderstand) {
@@ -68,7 +70,8 @@ export function checkStorable(
   // RFC 9111 §5.2.2.5: response no-store.
   if (noStore) return notStorable('no-store');
   // RFC 9111 §5.2.1.5: request no-store.
-  if (parseCacheControl(req.headers['cache-control']).noStore) return notStorable('request-no-store');
+  const requestCc = req.headers['cache-control'];
+  if (requestCc !== undefined && parseCacheControl(requestCc).noStore) return notStorable('request-no-store');
   // RFC 9111 §5.2.2.7: unqualified private forbids a shared cache; a qualified one only the
   // listed fields, which the caller removes before storing (§3.1).
   if (cc.private && cc.privateFields.length === 0) return notStorable('private');

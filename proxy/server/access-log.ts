@@ -92,6 +92,10 @@ export function accessLine(record: AccessRecord): Record<string, string | number
 
 type HeaderArgument = Record<string, unknown> | unknown[];
 
+function isCacheStatus(name: string): boolean {
+  return name.length === 12 && name.toLowerCase() === 'cache-status';
+}
+
 /** The Cache-Status value among writeHead's headers (an object, or a flat [name, value, ...] list). */
 function cacheStatusIn(headers: HeaderArgument | undefined): string | undefined {
   if (headers === undefined) return undefined;
@@ -100,10 +104,11 @@ function cacheStatusIn(headers: HeaderArgument | undefined): string | undefined 
     if (typeof value === 'string') values.push(value);
     else if (Array.isArray(value)) for (const v of value) values.push(String(v));
   };
+  // The length first: toLowerCase allocates a copy of every other name.
   if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === 'cache-status') add(headers[i + 1]);
+    for (let i = 0; i + 1 < headers.length; i += 2) if (isCacheStatus(String(headers[i]))) add(headers[i + 1]);
   } else {
-    for (const name in headers) if (name.toLowerCase() === 'cache-status') add(headers[name]);
+    for (const name in headers) if (isCacheStatus(name)) add(headers[name]);
   }
   return values.length > 0 ? values.join(', ') : undefined;
 }

@@ -30,8 +30,8 @@ export class BodyTee {
   private buffering: boolean;
   private state: State = 'streaming';
   private started = false;
-  /** Clients whose socket buffer is full; the origin is paused until they drain. */
-  private readonly waitingDrain = new Set<ServerResponse>();
+  /** Clients whose socket buffer is full; the origin is paused until they drain. Made when first needed. */
+  private waitingDrain: Set<ServerResponse> | undefined;
 
   constructor(source: Readable, options: BodyTeeOptions) {
     this.source = source;
@@ -61,7 +61,8 @@ export class BodyTee {
       return true;
     }
     this.sinks.add(res);
-    res.once('close', () => this.detach(res));
+    // `on`, not `once`: detach is idempotent, and once() wraps each listener.
+    res.on('close', () => this.detach(res));
     if (!this.started) {
       this.started = true;
       this.source.resume();
@@ -80,7 +81,7 @@ export class BodyTee {
 
   private detach(res: ServerResponse): void {
     if (!this.sinks.delete(res)) return;
-    if (this.waitingDrain.has(res)) this.drained(res);
+    if (this.waitingDrain?.has(res)) this.drained(res);
     if (this.sinks.size === 0 && !this.buffering && this.state === 'streaming') {
       this.state = 'failed';
       this.source.destroy();
@@ -101,17 +102,17 @@ export class BodyTee {
       }
     }
     for (const res of this.sinks) {
-      if (!res.write(chunk) && !this.buffering && !this.waitingDrain.has(res)) {
-        this.waitingDrain.add(res);
+      if (!res.write(chunk) && !this.buffering && !this.waitingDrain?.has(res)) {
+        (this.waitingDrain ??= new Set()).add(res);
         res.once('drain', () => this.drained(res));
       }
     }
-    if (this.waitingDrain.size > 0) this.source.pause();
+    if (this.waitingDrain !== undefined && this.waitingDrain.size > 0) this.source.pause();
   }
 
   private drained(res: ServerResponse): void {
-    this.waitingDrain.delete(res);
-    if (this.waitingDrain.size === 0 && this.state === 'streaming') this.source.resume();
+    this.waitingDrain?.delete(res);
+    if (!this.waitingDrain?.size && this.state === 'streaming') this.source.resume();
   }
 
   private onEnd(): void {

@@ -3,6 +3,7 @@
 // other method passes through (pass-through.ts); byte ranges are in range-fetch.ts.
 import { MiniCdnError } from '../../common/errors.js';
 import {
+  cacheStatusWith,
   checkStorable,
   clientConditionalResult,
   decideReuse,
@@ -247,19 +248,25 @@ export class CacheEngine {
   }
 
   /** Joins the fetch under way for this key, or starts one; then delivers its outcome. */
-  private async fill(ex: Exchange, plan: FillPlan, solo = false): Promise<void> {
-    const key = plan.stale ? 'r\0' + plan.stale.storedKey : ex.primaryKey;
-    let fetch = solo ? undefined : this.inflight.get(key);
-    const collapsed = fetch !== undefined && fetch.joinable;
-    if (!collapsed) {
-      fetch = this.startFetch(ex, key, plan.stale, !solo, true);
-      if (plan.stale) this.ctx.counters.revalidations++;
-      else this.ctx.counters.misses++;
-    } else {
-      this.ctx.counters.collapsed++;
+  private fill(ex: Exchange, plan: FillPlan, solo = false): Promise<void> {
+    let fetch: SharedFetch | undefined;
+    let collapsed: boolean;
+    try {
+      const key = plan.stale ? 'r\0' + plan.stale.storedKey : ex.primaryKey;
+      fetch = solo ? undefined : this.inflight.get(key);
+      collapsed = fetch !== undefined && fetch.joinable;
+      if (!collapsed) {
+        fetch = this.startFetch(ex, key, plan.stale, !solo, true);
+        if (plan.stale) this.ctx.counters.revalidations++;
+        else this.ctx.counters.misses++;
+      } else {
+        this.ctx.counters.collapsed++;
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const outcome = await (fetch as SharedFetch).outcome;
-    return this.deliver(ex, plan, outcome, collapsed);
+    // A chain rather than an async function: one promise less per miss.
+    return (fetch as SharedFetch).outcome.then((outcome) => this.deliver(ex, plan, outcome, collapsed));
   }
 
   private deliver(ex: Exchange, plan: FillPlan, outcome: FetchOutcome, collapsed: boolean): Promise<void> | void {
@@ -268,13 +275,13 @@ export class CacheEngine {
       case 'error':
         // Per origin fetch, not per waiter: the collapsed ones are counted in `collapsed`.
         if (!collapsed) this.ctx.counters.upstreamErrors++;
-        if (plan.stale && this.mayServeStale(ex, plan.stale)) return serveStored(this.ctx, ex, plan.stale.entry, { ...status, detail: 'stale-if-error' });
+        if (plan.stale && this.mayServeStale(ex, plan.stale)) return serveStored(this.ctx, ex, plan.stale.entry, cacheStatusWith(status, { detail: 'stale-if-error' }));
         return sendError(ex.res, outcome.error, this.ctx.labels, status);
       case 'mismatched-304':
         return this.fill(ex, { fwd: plan.fwd, detail: 'mismatched-304' }, true);
       case 'not-modified':
         if (!collapsed) this.ctx.counters.notModified++;
-        return serveStored(this.ctx, ex, outcome.entry, { ...status, fwdStatus: 304, stored: true });
+        return serveStored(this.ctx, ex, outcome.entry, cacheStatusWith(status, { fwdStatus: 304, stored: true }));
       case 'response':
         return this.deliverResponse(ex, plan, outcome, collapsed, status);
     }
@@ -286,14 +293,14 @@ export class CacheEngine {
     if (plan.stale && STALE_IF_ERROR_STATUSES.has(outcome.status) && this.mayServeStale(ex, plan.stale)) {
       // RFC 5861 §4: an error answer may be replaced by the stale copy.
       if (!collapsed) outcome.tee.abandonIfUnused();
-      return serveStored(this.ctx, ex, plan.stale.entry, { ...status, fwdStatus: outcome.status, detail: 'stale-if-error' });
+      return serveStored(this.ctx, ex, plan.stale.entry, cacheStatusWith(status, { fwdStatus: outcome.status, detail: 'stale-if-error' }));
     }
     if (collapsed && !this.mayShare(ex, outcome)) {
       // Not for this request (private, another variant, not stored): its own fetch, at once.
       return this.fill(ex, plan, true);
     }
     const headers = downstreamFields(collapsed ? outcome.sharedHeaders : outcome.headers, options.forwardCdnCacheControl);
-    const fields: CacheStatusFields = { ...status, fwdStatus: outcome.status, stored: outcome.shareable || undefined, detail: status.detail ?? outcome.notStored };
+    const fields = cacheStatusWith(status, { fwdStatus: outcome.status, stored: outcome.shareable || undefined, detail: status.detail ?? outcome.notStored });
     const notModified = ex.method !== 'HEAD' && clientConditionalResult(ex, outcome) === 'not-modified';
     if (notModified || ex.method === 'HEAD') {
       if (notModified) res.writeHead(304, labelResponse(notModifiedHeaders(outcome.headers), labels, fields) as Record<string, string | string[]>);

@@ -21,9 +21,12 @@ export function responseFields(upstream: Timed): HeaderMap {
   return headers;
 }
 
-/** RFC 9111 §5.2.2.4, §5.2.2.7: fields named by no-cache="…" or private="…" are not shared. */
-export function withoutUnsharedFields(headers: HeaderMap, freshness: FreshnessOptions): HeaderMap {
-  const { cc } = effectiveDirectives(headers, freshness);
+/**
+ * RFC 9111 §5.2.2.4, §5.2.2.7: fields named by no-cache="…" or private="…" are not shared.
+ * `directives`: the response's, when the caller has parsed them already.
+ */
+export function withoutUnsharedFields(headers: HeaderMap, freshness: FreshnessOptions, directives = effectiveDirectives(headers, freshness)): HeaderMap {
+  const { cc } = directives;
   if (cc.privateFields.length === 0 && cc.noCacheFields.length === 0) return headers;
   const shared: HeaderMap = { ...headers };
   for (const name of cc.privateFields) delete shared[name];
@@ -31,10 +34,13 @@ export function withoutUnsharedFields(headers: HeaderMap, freshness: FreshnessOp
   return shared;
 }
 
+/** Shared by every entry without Vary (most of them): one array less kept per entry. */
+const NO_VARY: readonly string[] = Object.freeze([]);
+
 /** The variant a response is stored as, for the request that fetched it (RFC 9111 §4.1). */
 export function variantOf(headers: HeaderMap, requestHeaders: HeaderMap): { varyStar: boolean; varyNames: readonly string[]; varyKey: string } {
   const vary = varyFieldNames(headers);
-  const varyNames = vary === '*' ? [] : vary;
+  const varyNames = vary === '*' || vary.length === 0 ? NO_VARY : vary;
   return { varyStar: vary === '*', varyNames, varyKey: secondaryKey(varyNames, requestHeaders) };
 }
 
@@ -60,16 +66,20 @@ export function newEntry(upstream: Timed, fields: HeaderMap, body: Buffer, reque
 export function freshenedEntry(stale: CacheEntry, merged: HeaderMap, upstream: Timed, requestHeaders: HeaderMap): CacheEntry {
   // A new Vary moves the entry to the variant of the request that revalidated it.
   const { varyNames, varyKey } = variantOf(merged, requestHeaders);
-  return {
-    ...stale,
+  // Built field by field, not spread: entries then share one hidden class, which keeps hits fast.
+  const entry: CacheEntry = {
+    status: stale.status,
     headers: merged,
-    varyNames,
-    varyKey,
+    body: stale.body,
     requestTimeMs: upstream.requestTimeMs,
     responseTimeMs: upstream.responseTimeMs,
     initialAgeMs: initialAgeMs({ headers: upstream.headers, requestTimeMs: upstream.requestTimeMs, responseTimeMs: upstream.responseTimeMs }),
+    varyNames,
+    varyKey,
     invalidated: false,
   };
+  if (stale.parts !== undefined) entry.parts = stale.parts;
+  return entry;
 }
 
 export function contentLength(headers: HeaderMap): number | undefined {

@@ -10,9 +10,12 @@ import type { Exchange } from './exchange.js';
  * frameworks honour are dropped: none is part of the cache key, so letting a client set them
  * would let it poison the cached response for everyone else.
  */
-const NOT_FORWARDED = ['host', 'expect', 'x-forwarded-host', 'x-forwarded-proto', 'x-original-url', 'x-rewrite-url', 'x-http-method-override'];
+const NOT_FORWARDED = Object.freeze(['host', 'expect', 'x-forwarded-host', 'x-forwarded-proto', 'x-original-url', 'x-rewrite-url', 'x-http-method-override']);
 /** Client validators, replaced by the cache's own when it fills or revalidates an entry. */
 export const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-range', 'range'];
+// Frozen: endToEndHeaders then checks their case once, not per request.
+const NOT_FORWARDED_WHEN_FILLING = Object.freeze([...NOT_FORWARDED, ...CLIENT_CONDITIONALS]);
+const CDN_CACHE_CONTROL = Object.freeze(['cdn-cache-control']);
 
 export function appendField(value: HeaderValue | undefined, member: string): string {
   if (value === undefined) return member;
@@ -22,7 +25,7 @@ export function appendField(value: HeaderValue | undefined, member: string): str
 
 /** Fields for the origin request. `dropConditionals` when the cache fills an entry for itself. */
 export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropConditionals: boolean, extra?: Record<string, string>): HeaderMap {
-  const drop = dropConditionals ? [...NOT_FORWARDED, ...CLIENT_CONDITIONALS] : NOT_FORWARDED;
+  const drop = dropConditionals ? NOT_FORWARDED_WHEN_FILLING : NOT_FORWARDED;
   const out = endToEndHeaders(ex.headers, drop);
   // undici wants a single string for singular fields such as Content-Length.
   for (const name in out) {
@@ -39,5 +42,5 @@ export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropCondit
 
 /** End-to-end response fields, minus the ones this cache keeps to itself. */
 export function downstreamFields(upstream: HeaderMap, forwardCdnCacheControl: boolean): HeaderMap {
-  return endToEndHeaders(upstream, forwardCdnCacheControl ? undefined : ['cdn-cache-control']);
+  return endToEndHeaders(upstream, forwardCdnCacheControl ? undefined : CDN_CACHE_CONTROL);
 }

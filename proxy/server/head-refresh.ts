@@ -1,7 +1,7 @@
 // A HEAD that needs validation is sent to the origin as HEAD, and its answer updates or
 // invalidates the stored GET response (RFC 9111 §4.3.5): same validators and length, the stored
 // fields are refreshed as for a 304 (§3.2); anything else shows the entry changed, and it goes.
-import { headMatchesStored, mergeStoredHeaders, staleIfErrorAllowed } from '../policy/index.js';
+import { cacheStatusWith, headMatchesStored, mergeStoredHeaders, staleIfErrorAllowed } from '../policy/index.js';
 import type { CacheStatusFields } from '../policy/index.js';
 import { classifyUpstreamError } from '../upstream/origin-client.js';
 import type { UpstreamResponse } from '../upstream/origin-client.js';
@@ -22,7 +22,7 @@ export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: Sta
     ctx.counters.upstreamErrors++;
     if (staleIfErrorAllowed(stale.entry, ex, Date.now(), ctx.options.freshness)) {
       ctx.counters.staleServed++;
-      return serveStored(ctx, ex, stale.entry, { ...status, detail: 'stale-if-error' });
+      return serveStored(ctx, ex, stale.entry, cacheStatusWith(status, { detail: 'stale-if-error' }));
     }
     return sendError(ex.res, classifyUpstreamError(err), ctx.labels, status);
   }
@@ -31,11 +31,11 @@ export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: Sta
     const entry = freshenedEntry(stale.entry, mergeStoredHeaders(stale.entry.headers, fields), upstream, ex.headers);
     if (entry.varyKey !== stale.entry.varyKey) ctx.cache.store.delete(stale.storedKey);
     ctx.cache.put(ex.primaryKey, entry);
-    return serveStored(ctx, ex, entry, { ...status, fwdStatus: upstream.status, stored: true });
+    return serveStored(ctx, ex, entry, cacheStatusWith(status, { fwdStatus: upstream.status, stored: true }));
   }
   // The origin's answer no longer describes the stored response: drop it, unless the origin merely failed.
   if (upstream.status < 500) ctx.cache.store.delete(stale.storedKey);
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
-  ex.res.writeHead(upstream.status, labelResponse(headers, ctx.labels, { ...status, fwdStatus: upstream.status, detail: 'head-changed' }) as Record<string, string | string[]>);
+  ex.res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, detail: 'head-changed' })) as Record<string, string | string[]>);
   ex.res.end();
 }

@@ -142,8 +142,13 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
     registers,
   });
 
-  /** The series a finished response counts in, by its status class and Cache-Status field. */
-  const seriesByResult = new Map<string, { count: { n: number }; duration: { observe(value: number): void } | undefined }>();
+  /**
+   * The series a finished response counts in, by its status class (0 for none, 1 to 5) and then
+   * its Cache-Status field: no key string built per request.
+   */
+  type Series = { count: { n: number }; duration: { observe(value: number): void } | undefined };
+  const seriesByResult: Array<Map<string, Series>> = [];
+  let memoSize = 0;
 
   const pool = sources.pool;
   if (pool) {
@@ -171,6 +176,7 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
     perOrigin('minicdn_origin_in_flight', 'Requests under way to the origin.', (o) => o.inFlight, 'gauge');
     perOrigin('minicdn_origin_attempts_total', 'Attempts sent to the origin (retries and fail-overs included).', (o) => o.requests, 'counter');
     perOrigin('minicdn_origin_failures_total', 'Connection-level failures of those attempts.', (o) => o.failures, 'counter');
+    snapshotCounter('minicdn_origin_failed_fast_total', 'Requests refused without an attempt while every origin was down (one request at a time still tries them).', () => pool().failedFast);
   }
 
   const bus = sources.bus;
@@ -200,10 +206,11 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
     },
     text: () => registry.metrics(),
     observeResponse(record) {
-      const code = record.status === 0 ? 'none' : `${Math.floor(record.status / 100)}xx`;
-      const key = `${code} ${record.cacheStatus}`;
-      let series = seriesByResult.get(key);
+      const statusClass = Math.floor(record.status / 100);
+      const byField = (seriesByResult[statusClass] ??= new Map());
+      let series = byField.get(record.cacheStatus);
       if (series === undefined) {
+        const code = record.status === 0 ? 'none' : `${statusClass}xx`;
         // Parsing Cache-Status and hashing label sets cost more than the rest of a hit: once per distinct field.
         const result = cacheResult(record.cacheStatus);
         const outcome = originOutcome(result);
@@ -214,8 +221,12 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
           responseCounts.set(countKey, count);
         }
         series = { count, duration: outcome === undefined ? undefined : originDuration.labels(result.cache, outcome) };
-        if (seriesByResult.size >= MAX_MEMO) seriesByResult.clear();
-        seriesByResult.set(key, series);
+        if (memoSize >= MAX_MEMO) {
+          for (const map of seriesByResult) map?.clear();
+          memoSize = 0;
+        }
+        byField.set(record.cacheStatus, series);
+        memoSize++;
       }
       series.count.n++;
       series.duration?.observe(record.durationMs / 1000);

@@ -4,6 +4,7 @@
 // of that URL (RFC 9111 §4, RFC 9110 §9.3.3).
 import { pipeline } from 'node:stream';
 import {
+  cacheStatusWith,
   checkStorable,
   hasExplicitFreshness,
   invalidatesOnResponse,
@@ -51,7 +52,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
   }
   const storeAsGet = ex.method === 'POST' && postAnswersGet(ctx, ex, upstream);
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
-  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, { ...status, fwdStatus: upstream.status, stored: storeAsGet || undefined }) as Record<string, string | string[]>);
+  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: storeAsGet || undefined })) as Record<string, string | string[]>);
   if (!storeAsGet) {
     pipeline(upstream.body, res, (err) => {
       if (err) res.destroy();

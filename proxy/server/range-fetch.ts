@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream';
 import { MiniCdnError } from '../../common/errors.js';
 import {
   addPiece,
+  cacheStatusWith,
   canCombineParts,
   checkStorable,
   decideReuse,
@@ -76,7 +77,7 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
   }
   const store = storer(ctx, ex, upstream, partial);
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
-  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, { ...status, fwdStatus: upstream.status, stored: store ? true : undefined }) as Record<string, string | string[]>);
+  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: store ? true : undefined })) as Record<string, string | string[]>);
   if (!store) {
     pipeline(upstream.body, res, (err) => {
       if (err) res.destroy();

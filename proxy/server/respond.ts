@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { ERROR_CODES } from '../../common/errors.js';
 import type { MiniCdnError } from '../../common/errors.js';
-import { clientConditionalResult, formatCacheStatus, notModifiedHeaders } from '../policy/index.js';
+import { cacheStatusWith, clientConditionalResult, formatCacheStatus, notModifiedHeaders } from '../policy/index.js';
 import type { CacheStatusFields } from '../policy/index.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import type { Exchange } from './exchange.js';
@@ -88,6 +88,6 @@ export function sendError(res: ServerResponse, err: MiniCdnError, labels: Respon
   };
   // Every origin down: tell clients when to come back instead of hammering (RFC 9110 §10.2.3).
   if (httpStatus === 503) headers['retry-after'] = '5';
-  res.writeHead(httpStatus, labelResponse(headers, labels, { ...status, detail: err.code }) as Record<string, string | string[]>);
+  res.writeHead(httpStatus, labelResponse(headers, labels, cacheStatusWith(status, { detail: err.code })) as Record<string, string | string[]>);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }

@@ -4,7 +4,7 @@
 // it may use it (see cache-engine.ts), so nobody is handed a response meant for someone else.
 import type { ServerResponse } from 'node:http';
 import type { MiniCdnError } from '../../common/errors.js';
-import { checkStorable, mergeStoredHeaders, notModifiedMatchesStored } from '../policy/index.js';
+import { checkStorable, effectiveDirectives, mergeStoredHeaders, notModifiedMatchesStored } from '../policy/index.js';
 import type { FreshnessOptions, NotStorableReason } from '../policy/index.js';
 import { contentLength, freshenedEntry, newEntry, responseFields, variantOf, withoutUnsharedFields } from './entries.js';
 import type { VariantCache } from '../store/variant-cache.js';
@@ -109,7 +109,9 @@ export class SharedFetch {
 
     this.headersArrived = true;
     const { freshness, maxObjectBytes } = this.context;
-    const verdict = checkStorable({ method: 'GET', headers: this.request.requestHeaders }, { status: upstream.status, headers }, freshness);
+    // Parsed once for both the verdict and the shared fields.
+    const directives = effectiveDirectives(headers, freshness);
+    const verdict = checkStorable({ method: 'GET', headers: this.request.requestHeaders }, { status: upstream.status, headers }, freshness, directives);
     const { varyNames, varyKey } = variantOf(headers, this.request.requestHeaders);
     const declared = contentLength(headers);
     let notStored: NotStorableReason | 'too-large' | undefined = verdict.storable ? undefined : verdict.reason;
@@ -121,7 +123,7 @@ export class SharedFetch {
     // serve under stale-if-error, §4.2.4).
     if (stale && !shareable && upstream.status < 500) this.context.cache.store.delete(stale.storedKey);
 
-    const sharedHeaders = shareable ? withoutUnsharedFields(headers, this.context.freshness) : headers;
+    const sharedHeaders = shareable ? withoutUnsharedFields(headers, freshness, directives) : headers;
     const tee = new BodyTee(upstream.body, {
       buffer: shareable,
       maxBytes: maxObjectBytes,

@@ -8,8 +8,14 @@ export const DEFAULT_TAG_FIELDS: readonly string[] = ['surrogate-key', 'cache-ta
 const MAX_TAGS_PER_ENTRY = 128;
 const MAX_TAG_CHARS = 256;
 
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
 /** The tags a response carries in the given fields (lower-case names), de-duplicated and bounded. */
-export function tagsOf(headers: HeaderMap, fieldNames: readonly string[]): string[] {
+export function tagsOf(headers: HeaderMap, fieldNames: readonly string[]): readonly string[] {
+  // Most responses carry no tags: no set and no array for them.
+  let tagged = false;
+  for (const name of fieldNames) if (headers[name] !== undefined) tagged = true;
+  if (!tagged) return NO_TAGS;
   const tags = new Set<string>();
   for (const name of fieldNames) {
     const value = headers[name];

@@ -24,8 +24,8 @@ export class VariantCache {
   private readonly tagFields: readonly string[];
   /** primary key -> stored keys of its variants, most recently stored last. */
   private readonly variants = new Map<string, string[]>();
-  /** path with query -> primary keys (one per host) with that path. */
-  private readonly byPath = new Map<string, Set<string>>();
+  /** path with query -> primary keys (one per host) with that path: a string while it is one (most paths). */
+  private readonly byPath = new Map<string, string | Set<string>>();
   private readonly tags = new TagIndex();
 
   constructor(store: CacheStore, options: { maxVariantsPerUrl: number; tagFields?: readonly string[] }) {
@@ -67,12 +67,10 @@ export class VariantCache {
       keys = [];
       this.variants.set(primaryKey, keys);
       const path = pathOf(primaryKey);
-      let hosts = this.byPath.get(path);
-      if (!hosts) {
-        hosts = new Set();
-        this.byPath.set(path, hosts);
-      }
-      hosts.add(primaryKey);
+      const hosts = this.byPath.get(path);
+      if (hosts === undefined) this.byPath.set(path, primaryKey);
+      else if (typeof hosts !== 'string') hosts.add(primaryKey);
+      else if (hosts !== primaryKey) this.byPath.set(path, new Set([hosts, primaryKey]));
     }
     const at = keys.indexOf(storedKey);
     if (at >= 0) keys.splice(at, 1);
@@ -108,13 +106,18 @@ export class VariantCache {
 
   /** Primary keys stored under a path (with query), whatever the host. */
   urlsWithPath(path: string): string[] {
-    return [...(this.byPath.get(path) ?? [])];
+    const hosts = this.byPath.get(path);
+    return hosts === undefined ? [] : typeof hosts === 'string' ? [hosts] : [...hosts];
   }
 
   /** Primary keys whose path starts with the prefix. */
   urlsWithPathPrefix(prefix: string): string[] {
     const found: string[] = [];
-    for (const [path, hosts] of this.byPath) if (path.startsWith(prefix)) found.push(...hosts);
+    for (const [path, hosts] of this.byPath) {
+      if (!path.startsWith(prefix)) continue;
+      if (typeof hosts === 'string') found.push(hosts);
+      else found.push(...hosts);
+    }
     return found;
   }
 
@@ -139,6 +142,10 @@ export class VariantCache {
     this.variants.delete(primaryKey);
     const path = pathOf(primaryKey);
     const hosts = this.byPath.get(path);
+    if (typeof hosts === 'string') {
+      if (hosts === primaryKey) this.byPath.delete(path);
+      return;
+    }
     hosts?.delete(primaryKey);
     if (hosts?.size === 0) this.byPath.delete(path);
   }

@@ -34,6 +34,9 @@ export function eligible(members: readonly BalancerMember[], tried: ReadonlySet<
   return available.length > 0 ? { indices: available, fallback: false } : { indices: untried, fallback: true };
 }
 
+/** No member tried yet. */
+const NONE_TRIED: ReadonlySet<number> = new Set();
+
 export class Balancer {
   readonly strategy: Balancing;
   /** Smooth WRR running scores, one per member. */
@@ -45,17 +48,26 @@ export class Balancer {
   }
 
   /** The next member to try, or undefined when every member is in `tried`. */
-  pick(members: readonly BalancerMember[], tried: ReadonlySet<number> = new Set()): Choice | undefined {
-    const { indices, fallback } = eligible(members, tried);
-    if (indices.length === 0) return undefined;
-    const index = this.strategy === 'least-busy' ? leastBusy(members, indices) : this.smoothWeighted(members, indices);
+  pick(members: readonly BalancerMember[], tried: ReadonlySet<number> = NONE_TRIED): Choice | undefined {
+    // The choice `eligible` describes, without its arrays: this runs once per origin request.
+    let untried = false;
+    let available = false;
+    for (let i = 0; i < members.length && !available; i++) {
+      if (tried.has(i)) continue;
+      untried = true;
+      available = members[i]?.available === true;
+    }
+    if (!untried) return undefined;
+    const fallback = !available;
+    const index = this.strategy === 'least-busy' ? leastBusy(members, tried, fallback) : this.smoothWeighted(members, tried, fallback);
     return { index, fallback };
   }
 
-  private smoothWeighted(members: readonly BalancerMember[], indices: readonly number[]): number {
+  private smoothWeighted(members: readonly BalancerMember[], tried: ReadonlySet<number>, fallback: boolean): number {
     let total = 0;
     let best = -1;
-    for (const i of indices) {
+    for (let i = 0; i < members.length; i++) {
+      if (!isEligible(members, tried, fallback, i)) continue;
       const weight = members[i]?.weight ?? 0;
       const score = (this.current[i] ?? 0) + weight;
       this.current[i] = score;
@@ -67,12 +79,21 @@ export class Balancer {
   }
 }
 
-function leastBusy(members: readonly BalancerMember[], indices: readonly number[]): number {
-  let best = indices[0] ?? 0;
-  for (const i of indices) {
+function isEligible(members: readonly BalancerMember[], tried: ReadonlySet<number>, fallback: boolean, i: number): boolean {
+  return !tried.has(i) && (fallback || members[i]?.available === true);
+}
+
+function leastBusy(members: readonly BalancerMember[], tried: ReadonlySet<number>, fallback: boolean): number {
+  let best = -1;
+  for (let i = 0; i < members.length; i++) {
+    if (!isEligible(members, tried, fallback, i)) continue;
     const m = members[i];
     const b = members[best];
-    if (!m || !b) continue;
+    if (best < 0 || !b) {
+      best = i;
+      continue;
+    }
+    if (!m) continue;
     if (m.inFlight < b.inFlight || (m.inFlight === b.inFlight && m.weight > b.weight)) best = i;
   }
   return best;

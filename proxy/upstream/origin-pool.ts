@@ -9,6 +9,11 @@
 // invalid HTTP) is tried again only for idempotent methods without a body. A response, whatever its
 // status, is returned as is. At most 1 + retries.attempts attempts, each on an origin not tried
 // yet while there is one, with backoffMs between them.
+//
+// Every origin down. Once an attempt has failed at the connection level and every origin is
+// ejected or unhealthy, one request at a time (the prober) still tries them as above; the others
+// fail at once with the answer the prober is heading for (MCDN_NO_HEALTHY_ORIGIN), instead of
+// each paying refused connects, error objects and a backoff timer. The first answer ends it.
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MiniCdnError } from '../../common/errors.js';
@@ -65,6 +70,8 @@ export interface OriginPoolStats {
   connected: number;
   running: number;
   pending: number;
+  /** Requests refused without an attempt while every origin was down (see the rules above). */
+  failedFast: number;
   origins: OriginStats[];
 }
 
@@ -154,8 +161,15 @@ export class OriginPool {
   private readonly options: OriginPoolOptions;
   private readonly members: Member[];
   private readonly balancer: Balancer;
+  private readonly views: BalancerMember[];
   private readonly checks: ActiveHealthChecks | undefined;
   private closed = false;
+  /** The last connection-level failure, until an origin answers again. */
+  private lastFailure: MiniCdnError | undefined;
+  /** A request is trying the origins while every one is down. */
+  private probing = false;
+  private failedFast = 0;
+  private fastError: MiniCdnError | undefined;
 
   constructor(options: OriginPoolOptions) {
     if (options.origins.length === 0) throw new RangeError('an origin pool needs at least one origin');
@@ -177,6 +191,7 @@ export class OriginPool {
       return { url: client.origin, weight: o.weight, client, health: new OriginHealth(options.passiveEjection), inFlight: 0, requests: 0, failures: 0 };
     });
     this.balancer = new Balancer(options.balancing, this.members.length);
+    this.views = this.members.map(() => ({ weight: 0, inFlight: 0, available: false }));
     this.checks = options.healthCheck ? new ActiveHealthChecks(this.members.map((m) => ({ origin: m.url, health: m.health })), options.healthCheck) : undefined;
   }
 
@@ -186,15 +201,43 @@ export class OriginPool {
   }
 
   /** Sends the request to one origin, failing over as allowed; rejects with a MiniCdnError. */
-  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
-    const { attempts, backoffMs } = this.options.retries;
-    const tried = new Set<number>();
-    let last: MiniCdnError | undefined;
-    for (let attempt = 0; attempt <= attempts; attempt++) {
-      if (last) {
-        if (backoffMs > 0) await delay(backoffMs, undefined, { signal: req.signal }).catch(() => undefined);
-        if (req.signal?.aborted) throw last;
+  request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    if (this.lastFailure !== undefined && this.noneUp(Date.now())) {
+      if (this.probing) {
+        this.failedFast++;
+        // One error per failure seen, shared by the requests refused after it: building one
+        // (a stack trace) per request was a fifth of the cost of answering from a stale copy.
+        if (this.fastError?.cause !== this.lastFailure) this.fastError = this.exhausted(this.lastFailure);
+        return Promise.reject(this.fastError);
       }
+      this.probing = true;
+      const probe = this.dispatch(req);
+      const done = (): void => {
+        this.probing = false;
+      };
+      probe.then(done, done);
+      return probe;
+    }
+    return this.dispatch(req);
+  }
+
+  private dispatch(req: UpstreamRequest): Promise<UpstreamResponse> {
+    // The first attempt as a plain chain (most requests need no other); failures go on in retry().
+    const choice = this.balancer.pick(this.view(Date.now()));
+    if (!choice) return Promise.reject(this.exhausted(undefined));
+    const body = req.body ? new AttemptBody(req.body) : undefined;
+    return this.attempt(this.members[choice.index] as Member, req, body).catch((err: unknown) => this.retry(req, choice.index, body, err));
+  }
+
+  /** After a failed first attempt: more attempts while the failure allows sending again. */
+  private async retry(req: UpstreamRequest, firstIndex: number, firstBody: AttemptBody | undefined, firstError: unknown): Promise<UpstreamResponse> {
+    const { attempts, backoffMs } = this.options.retries;
+    const tried = new Set<number>([firstIndex]);
+    let last = classifyUpstreamError(firstError);
+    if (req.signal?.aborted || firstBody?.started || !mayResend(req, failureKind(last))) throw last;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (backoffMs > 0) await delay(backoffMs, undefined, { signal: req.signal }).catch(() => undefined);
+      if (req.signal?.aborted) throw last;
       if (tried.size === this.members.length) tried.clear();
       const choice = this.balancer.pick(this.view(Date.now()), tried);
       if (!choice) break;
@@ -231,7 +274,7 @@ export class OriginPool {
         ...(m.latencyMs !== undefined ? { latencyMs: Math.round(m.latencyMs * 10) / 10 } : {}),
       };
     });
-    return { connected, running, pending, origins };
+    return { connected, running, pending, failedFast: this.failedFast, origins };
   }
 
   /** Stops the health checks and closes every origin's connections. */
@@ -241,8 +284,22 @@ export class OriginPool {
     await Promise.all(this.members.map((m) => m.client.close()));
   }
 
+  /** No origin may take traffic: every one ejected or unhealthy. */
+  private noneUp(now: number): boolean {
+    return this.members.every((m) => !m.health.up(now));
+  }
+
+  /** The members as the balancer sees them now (one array, refreshed in place per pick). */
   private view(now: number): BalancerMember[] {
-    return this.members.map((m) => ({ weight: m.weight, inFlight: m.inFlight, available: m.health.available(now) }));
+    const views = this.views;
+    for (let i = 0; i < this.members.length; i++) {
+      const m = this.members[i] as Member;
+      const v = views[i] as BalancerMember;
+      v.weight = m.weight;
+      v.inFlight = m.inFlight;
+      v.available = m.health.available(now);
+    }
+    return views;
   }
 
   /**
@@ -250,25 +307,38 @@ export class OriginPool {
    * Rejects with a MiniCdnError; afterwards `body.started` tells whether undici began sending the
    * request body (then it cannot be sent again).
    */
-  private async attempt(member: Member, req: UpstreamRequest, body: AttemptBody | undefined): Promise<UpstreamResponse> {
+  private attempt(member: Member, req: UpstreamRequest, body: AttemptBody | undefined): Promise<UpstreamResponse> {
     const probe = member.health.beginAttempt(Date.now());
     member.requests++;
     member.inFlight++;
-    let res: UpstreamResponse;
+    let sent: Promise<UpstreamResponse>;
     try {
-      res = await member.client.request(body ? { ...req, body } : req);
+      sent = member.client.request(body ? { method: req.method, path: req.path, headers: req.headers, body, signal: req.signal, onInfo: req.onInfo } : req);
     } catch (err) {
-      member.inFlight--;
-      const error = classifyUpstreamError(err);
-      if (!req.signal?.aborted && failureKind(error) !== 'other') {
-        member.failures++;
-        member.health.recordFailure(Date.now(), probe);
-      } else {
-        member.health.recordNeutral(probe);
-      }
-      throw error;
+      sent = Promise.reject(err);
     }
+    // A chain, not an async function: one promise and no extra turns on every origin request.
+    return sent.then(
+      (res) => this.answered(member, probe, res),
+      (err: unknown) => {
+        member.inFlight--;
+        const error = classifyUpstreamError(err);
+        if (!req.signal?.aborted && failureKind(error) !== 'other') {
+          member.failures++;
+          member.health.recordFailure(Date.now(), probe);
+          this.lastFailure = error;
+        } else {
+          member.health.recordNeutral(probe);
+        }
+        throw error;
+      },
+    );
+  }
+
+  /** An attempt got its response: the origin is up, and the request is in flight until its body is done. */
+  private answered(member: Member, probe: boolean, res: UpstreamResponse): UpstreamResponse {
     member.health.recordSuccess(probe);
+    this.lastFailure = undefined;
     const sample = res.responseTimeMs - res.requestTimeMs;
     member.latencyMs = member.latencyMs === undefined ? sample : member.latencyMs + LATENCY_WEIGHT * (sample - member.latencyMs);
     let done = false;
@@ -278,18 +348,17 @@ export class OriginPool {
       member.inFlight--;
     };
     // 'end' comes before the consumer's own end handling (a reader's next pick sees it idle).
+    // `on`, not `once`: finish runs once anyway, and once() wraps each listener.
     if (res.body.destroyed || res.body.readableEnded) finish();
-    else for (const event of ['end', 'close']) res.body.once(event, finish);
+    else res.body.on('end', finish).on('close', finish);
     return res;
   }
 
   /** Every allowed attempt failed: 503 when no origin is left up, else the last, more specific error. */
   private exhausted(last: MiniCdnError | undefined): MiniCdnError {
-    const now = Date.now();
-    const noneUp = this.members.every((m) => !m.health.up(now));
     if (!last) return new MiniCdnError('MCDN_NO_HEALTHY_ORIGIN', 'no origin could be tried');
     const unreachable = last.code === 'MCDN_UPSTREAM_CONNECT' || failureKind(last) === 'nothing-sent';
-    if (noneUp && unreachable) {
+    if (this.noneUp(Date.now()) && unreachable) {
       return new MiniCdnError('MCDN_NO_HEALTHY_ORIGIN', `every origin is down or ejected (last: ${last.message})`, { cause: last });
     }
     return last;

@@ -148,6 +148,7 @@ describe('edge metrics and access hook', () => {
       ['minicdn_origin_up', { origin: originUrl }, 1],
       ['minicdn_origin_in_flight', { origin: originUrl }, 0],
       ['minicdn_origin_attempts_total', { origin: originUrl }, 4],
+      ['minicdn_origin_failed_fast_total', {}, 0],
     ];
     for (const [name, labels, value] of expected) assert.equal(valueOf(samples, name, labels), value, `${name}${JSON.stringify(labels)}`);
     assert.ok(valueOf(samples, 'minicdn_store_bytes') > 0);

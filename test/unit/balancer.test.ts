@@ -137,3 +137,30 @@ describe('tried members and fallback', () => {
     });
   }
 });
+
+describe('pick agrees with eligible', () => {
+  // Every availability pattern of three members against every set already tried: pick must
+  // choose among exactly the members eligible() lists, with the same fallback flag.
+  const strategies: Balancing[] = ['weighted-round-robin', 'least-busy'];
+  const patterns = [0, 1, 2, 3, 4, 5, 6, 7];
+  for (const strategy of strategies) {
+    test(`${strategy}: over every availability and tried set of three members`, () => {
+      for (const availableBits of patterns) {
+        for (const triedBits of patterns) {
+          const list = members([3, 2, 1], [0, 1, 2].map((i) => ({ available: ((availableBits >> i) & 1) === 1, inFlight: i % 2 })));
+          const tried = new Set([0, 1, 2].filter((i) => ((triedBits >> i) & 1) === 1));
+          const expected = eligible(list, tried);
+          const choice = new Balancer(strategy, 3).pick(list, tried);
+          const where = `available ${availableBits.toString(2)}, tried ${triedBits.toString(2)}`;
+          if (expected.indices.length === 0) {
+            assert.equal(choice, undefined, where);
+            continue;
+          }
+          assert.ok(choice, where);
+          assert.ok(expected.indices.includes(choice.index), where);
+          assert.equal(choice.fallback, expected.fallback, where);
+        }
+      }
+    });
+  }
+});

@@ -1,7 +1,7 @@
 // The Cache-Status field: RFC 9211 §2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatCacheStatus, parseCacheStatus } from '../../../proxy/policy/index.js';
+import { cacheStatusWith, formatCacheStatus, parseCacheStatus } from '../../../proxy/policy/index.js';
 import type { CacheStatusFields } from '../../../proxy/policy/index.js';
 
 interface FormatCase {
@@ -56,5 +56,29 @@ const parseCases: ParseCase[] = [
 for (const c of parseCases) {
   void test(`${c.section}: parseCacheStatus ${c.name}`, () => {
     assert.deepEqual(parseCacheStatus(c.input), c.expected);
+  });
+}
+
+interface WithCase {
+  name: string;
+  base: CacheStatusFields;
+  changes: CacheStatusFields;
+}
+
+// cacheStatusWith builds the fields in one fixed shape; it must mean what a spread means.
+const withCases: WithCase[] = [
+  { name: 'a change adds to the base', base: { fwd: 'uri-miss' }, changes: { fwdStatus: 200, stored: true } },
+  { name: 'a change replaces the base', base: { fwd: 'stale', detail: 'validate-mode' }, changes: { detail: 'stale-if-error' } },
+  { name: 'an explicit undefined clears the base', base: { fwd: 'stale', detail: 'x' }, changes: { detail: undefined, ttlMs: 5_000 } },
+  { name: 'no change', base: { hit: true, ttlMs: 1_000, key: 'k' }, changes: {} },
+  { name: 'every field changed', base: { collapsed: true }, changes: { hit: false, fwd: 'bypass', fwdStatus: 503, stored: false, collapsed: false, ttlMs: -2_000, key: 'k', detail: 'd' } },
+];
+
+for (const c of withCases) {
+  void test(`cacheStatusWith: ${c.name} as a spread would`, () => {
+    const spread = { ...c.base, ...c.changes };
+    const built = cacheStatusWith(c.base, c.changes);
+    assert.equal(formatCacheStatus('mini-cdn', built), formatCacheStatus('mini-cdn', spread));
+    for (const key of Object.keys(spread) as Array<keyof CacheStatusFields>) assert.equal(built[key], spread[key], key);
   });
 }
