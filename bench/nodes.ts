@@ -66,7 +66,7 @@ export interface OriginStats {
   notModified: number;
 }
 
-export async function readOriginStats(origin: Started): Promise<OriginStats> {
+export async function readOriginStats(origin: { url: string }): Promise<OriginStats> {
   const res = await fetch(`${origin.url}/__stats`);
   return (await res.json()) as OriginStats;
 }

@@ -59,8 +59,7 @@ export async function startTargets(wanted: TargetKind[], options: { cpu?: number
         else started.push({ name: kind, url: result.started.url, pid: result.started.pid, isHit: (h) => isCacheHit(kind, h), stop: () => result.started.stop() });
       }
     }
-    const order = (t: Target): number => (t.name === 'origin direct' ? wanted.indexOf('origin direct') : wanted.indexOf(t.name));
-    const targets = started.filter((t) => wanted.includes(t.name)).sort((a, b) => order(a) - order(b));
+    const targets = started.filter((t) => wanted.includes(t.name)).sort((a, b) => wanted.indexOf(a.name) - wanted.indexOf(b.name));
     return { origin, targets, skipped, stopAll };
   } catch (err) {
     await stopAll();

@@ -4,6 +4,7 @@
 // queueing behind the burst). The same stream of new URLs goes to the origin directly in the same run.
 import type autocannon from 'autocannon';
 import { runLoad } from '../load.js';
+import { readOriginStats } from '../nodes.js';
 import type { LoadResult } from '../load.js';
 import { fixed, judge, median, shuffled } from '../stats.js';
 import { startTargets } from '../targets.js';
@@ -52,7 +53,7 @@ async function runMiss(ctx: ScenarioContext): Promise<ScenarioResult> {
         }
       }
     }
-    originCounted = await originRequests(set.origin.url);
+    originCounted = (await readOriginStats(set.origin)).requests;
   } finally {
     await set.stopAll();
   }
@@ -96,9 +97,4 @@ async function runMiss(ctx: ScenarioContext): Promise<ScenarioResult> {
 
 function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
-}
-
-async function originRequests(originUrl: string): Promise<number> {
-  const res = await fetch(`${originUrl}/__stats`);
-  return ((await res.json()) as { requests: number }).requests;
 }

@@ -44,14 +44,15 @@ export function variantOf(headers: HeaderMap, requestHeaders: HeaderMap): { vary
   return { varyStar: vary === '*', varyNames, varyKey: secondaryKey(varyNames, requestHeaders) };
 }
 
-/** A new entry from a complete response; `fields` are what may be shared (see above). */
-export function newEntry(upstream: Timed, fields: HeaderMap, body: Buffer, requestHeaders: HeaderMap): CacheEntry {
-  const stored: HeaderMap = { ...fields };
-  delete stored['age']; // recomputed on every use from initialAgeMs
-  const { varyNames, varyKey } = variantOf(fields, requestHeaders);
+/**
+ * An entry, built field by field in one order: every entry then shares one hidden class, which
+ * keeps hits fast. A new Vary (on a 304) moves it to the variant of the request that fetched it.
+ */
+function entryOf(status: number, headers: HeaderMap, body: Buffer, upstream: Timed, requestHeaders: HeaderMap): CacheEntry {
+  const { varyNames, varyKey } = variantOf(headers, requestHeaders);
   return {
-    status: upstream.status,
-    headers: stored,
+    status,
+    headers,
     body,
     requestTimeMs: upstream.requestTimeMs,
     responseTimeMs: upstream.responseTimeMs,
@@ -62,22 +63,16 @@ export function newEntry(upstream: Timed, fields: HeaderMap, body: Buffer, reque
   };
 }
 
+/** A new entry from a complete response; `fields` are what may be shared (see above). */
+export function newEntry(upstream: Timed, fields: HeaderMap, body: Buffer, requestHeaders: HeaderMap): CacheEntry {
+  const stored: HeaderMap = { ...fields };
+  delete stored['age']; // recomputed on every use from initialAgeMs
+  return entryOf(upstream.status, stored, body, upstream, requestHeaders);
+}
+
 /** The stored entry with fields merged from a 304 or a matching HEAD (§4.3.4, §4.3.5), fresh again. */
 export function freshenedEntry(stale: CacheEntry, merged: HeaderMap, upstream: Timed, requestHeaders: HeaderMap): CacheEntry {
-  // A new Vary moves the entry to the variant of the request that revalidated it.
-  const { varyNames, varyKey } = variantOf(merged, requestHeaders);
-  // Built field by field, not spread: entries then share one hidden class, which keeps hits fast.
-  const entry: CacheEntry = {
-    status: stale.status,
-    headers: merged,
-    body: stale.body,
-    requestTimeMs: upstream.requestTimeMs,
-    responseTimeMs: upstream.responseTimeMs,
-    initialAgeMs: initialAgeMs({ headers: upstream.headers, requestTimeMs: upstream.requestTimeMs, responseTimeMs: upstream.responseTimeMs }),
-    varyNames,
-    varyKey,
-    invalidated: false,
-  };
+  const entry = entryOf(stale.status, merged, stale.body, upstream, requestHeaders);
   if (stale.parts !== undefined) entry.parts = stale.parts;
   return entry;
 }
