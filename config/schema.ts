@@ -37,6 +37,14 @@ function checkRedisUrl(value: string, ctx: z.core.$RefinementCtx<string>): void 
 
 export const CONSISTENCY_MODES = ['ttl', 'callback', 'validate'] as const;
 export const BALANCING = ['weighted-round-robin', 'least-busy'] as const;
+/**
+ * Which responses to requests with a Cookie may be shared: explicit-or-static (explicitly cacheable
+ * for a shared cache, or heuristically fresh with a static Content-Type), explicit (explicitly
+ * cacheable only), never (Varnish's default: a request with a Cookie is never cached).
+ */
+export const COOKIE_SHARING = ['explicit-or-static', 'explicit', 'never'] as const;
+/** Content types that may be shared by heuristic freshness to requests with a Cookie; `type/` matches the whole type. */
+export const STATIC_CONTENT_TYPES = ['image/', 'font/', 'audio/', 'video/', 'text/css', 'text/javascript', 'application/javascript', 'application/x-javascript', 'application/wasm', 'application/font-woff', 'application/vnd.ms-fontobject'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Shortest HMAC secret and admin token accepted. */
 export const MIN_SECRET_CHARS = 16;
@@ -48,6 +56,7 @@ const originSchema = z.strictObject({
   weight: positiveInt(1),
   timeouts: z.strictObject({ connectMs: positiveInt(5_000), headersMs: positiveInt(30_000), bodyMs: positiveInt(30_000) }).prefault({}),
   maxConnections: positiveInt(128),
+  hostHeader: z.string().min(1).nullable().default(null),
 });
 
 const healthCheckSchema = z.strictObject({
@@ -79,6 +88,9 @@ const cacheObject = z.strictObject({
   heuristicMaxMs: nonNegativeInt(86_400_000),
   forwardCdnCacheControl: z.boolean().default(false),
   tagFields: z.array(z.string().min(1)).default(['surrogate-key', 'cache-tag']),
+  maxInflightBytes: int(1).nullable().default(null),
+  requestsWithCookies: z.enum(COOKIE_SHARING).default('explicit-or-static'),
+  staticContentTypes: z.array(z.string().min(1)).default([...STATIC_CONTENT_TYPES]),
 }).superRefine((c, ctx) => {
   if (isCount(c.maxBytes) && isCount(c.maxObjectBytes) && c.maxObjectBytes > c.maxBytes) ctx.addIssue({ code: 'custom', path: ['maxObjectBytes'], message: `must not exceed cache.maxBytes (${c.maxBytes})` });
 });
@@ -134,6 +146,7 @@ const limitsSchema = z.strictObject({
   requestTimeoutMs: nonNegativeInt(60_000),
   headersTimeoutMs: nonNegativeInt(15_000),
   keepAliveTimeoutMs: nonNegativeInt(5_000),
+  sendTimeoutMs: positiveInt(30_000),
 }).superRefine((l, ctx) => {
   // Node's HTTP server refuses a headers timeout longer than a (non-zero) request timeout.
   if (isCount(l.requestTimeoutMs) && isCount(l.headersTimeoutMs) && l.headersTimeoutMs > l.requestTimeoutMs) ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: `must not exceed limits.requestTimeoutMs (${l.requestTimeoutMs})` });
@@ -163,6 +176,7 @@ const rootSchema = z.strictObject({
   logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info'), accessLog: z.boolean().default(true) }).prefault({}),
   workers: z.union([int(1), z.literal('auto')], { error: 'must be a positive whole number or "auto"' }).default(1).describe('Worker processes: a number, or "auto" for one per CPU.'),
   limits: limitsSchema.prefault({}).describe('Bounds on incoming requests.'),
+  forwarding: z.strictObject({ trustedProxies: z.array(z.string().min(1)).default([]) }).prefault({}).describe('Downstream proxies whose X-Forwarded-For this edge extends.'),
   shutdown: z.strictObject({ graceMs: nonNegativeInt(10_000) }).prefault({}).describe('How long in-flight requests may finish on shutdown.'),
 });
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ConfigError, defaultConfig, parseConfigText, type Config, type ConfigProblem } from '../../config/load.js';
 import { jsonSchema } from '../../config/schema-export.js';
+import { STATIC_CONTENT_TYPES } from '../../config/schema.js';
 import { schemaFileText } from '../../config/write-schema.js';
 
 const repoFile = (path: string): string => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
@@ -34,13 +35,14 @@ function find(problems: ConfigProblem[], path: string): ConfigProblem {
 test('defaults: no file and no environment give the documented values', () => {
   const c = defaultConfig(NO_ENV);
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8000 });
-  assert.deepEqual(c.origins, [{ url: 'http://127.0.0.1:8080', weight: 1, timeouts: { connectMs: 5000, headersMs: 30000, bodyMs: 30000 }, maxConnections: 128 }]);
+  assert.deepEqual(c.origins, [{ url: 'http://127.0.0.1:8080', weight: 1, timeouts: { connectMs: 5000, headersMs: 30000, bodyMs: 30000 }, maxConnections: 128, hostHeader: null }]);
   assert.equal(c.balancing, 'weighted-round-robin');
   assert.deepEqual(c.healthCheck, { path: '/healthz', intervalMs: 5000, timeoutMs: 2000, healthyAfter: 2, unhealthyAfter: 3 });
   assert.deepEqual(c.passiveEjection, { failures: 5, windowMs: 10000, ejectMs: 30000 });
   assert.deepEqual(c.retries, { attempts: 2, backoffMs: 50 });
   assert.deepEqual(c.cache, {
     maxBytes: 268435456, maxObjectBytes: 16777216, maxVariantsPerUrl: 32, heuristicFraction: 0.1, heuristicMaxMs: 86400000, forwardCdnCacheControl: false, tagFields: ['surrogate-key', 'cache-tag'],
+    maxInflightBytes: null, requestsWithCookies: 'explicit-or-static', staticContentTypes: [...STATIC_CONTENT_TYPES],
   });
   assert.deepEqual(c.stale, { whileRevalidateMs: 0, ifErrorMs: 0 });
   assert.deepEqual(c.routes, []);
@@ -49,7 +51,8 @@ test('defaults: no file and no environment give the documented values', () => {
   assert.deepEqual(c.admin, { port: null, host: '127.0.0.1', token: null });
   assert.deepEqual(c.logging, { level: 'info', accessLog: true });
   assert.equal(c.workers, 1);
-  assert.deepEqual(c.limits, { maxRequestHeaderBytes: 16384, maxUrlBytes: 8192, requestTimeoutMs: 60000, headersTimeoutMs: 15000, keepAliveTimeoutMs: 5000 });
+  assert.deepEqual(c.limits, { maxRequestHeaderBytes: 16384, maxUrlBytes: 8192, requestTimeoutMs: 60000, headersTimeoutMs: 15000, keepAliveTimeoutMs: 5000, sendTimeoutMs: 30000 });
+  assert.deepEqual(c.forwarding, { trustedProxies: [] });
   assert.deepEqual(c.shutdown, { graceMs: 10000 });
 });
 
