@@ -213,6 +213,52 @@ describe('an origin that answers 304 to unconditional requests', () => {
   });
 });
 
+describe('a 304 the edge can tell apart from an attack', () => {
+  test('one 304 to a miss, then a 200 to the retry: the 200 is served and stored, detail=unexpected-304', async () => {
+    const origin = await customOrigin((_req, res) => {
+      if (origin.stats.requests === 1) res.writeHead(304).end();
+      else res.writeHead(200, { 'cache-control': 'max-age=60', etag: '"r"' }).end('after one glitch');
+    });
+    const edge = await edgeFor(origin.url);
+    try {
+      const res = await ask(edge.url, '/glitch');
+      assert.equal(res.status, 200);
+      assert.equal(res.text, 'after one glitch');
+      assert.equal(res.cacheStatus['fwd-status'], 200);
+      assert.equal(res.cacheStatus.stored, true);
+      assert.equal(res.cacheStatus.detail, 'unexpected-304');
+      assert.equal((await ask(edge.url, '/glitch')).cacheStatus.hit, true);
+      assert.equal(origin.stats.requests, 2);
+    } finally {
+      await edge.close();
+      await origin.close();
+    }
+  });
+
+  test("a 304 that answers the client's own If-None-Match (HEAD miss, Range miss, POST) is relayed or refused as RFC 9110 §15.4.5 says", async () => {
+    const origin = await customOrigin((_req, res) => {
+      res.writeHead(304, { etag: '"c"' });
+      res.end();
+    });
+    const edge = await edgeFor(origin.url);
+    try {
+      const head = await ask(edge.url, '/own', { method: 'HEAD', headers: { 'if-none-match': '"c"' } });
+      assert.equal(head.status, 304, 'the client asked a conditional HEAD: its 304 is relayed');
+      const range = await ask(edge.url, '/own-range', { headers: { range: 'bytes=0-1', 'if-none-match': '"c"' } });
+      assert.equal(range.status, 304, 'a conditional Range GET: its 304 is relayed');
+      const post = await ask(edge.url, '/own-post', { method: 'POST', headers: { 'if-none-match': '"c"' } });
+      assert.equal(post.status, 502, 'no 304 answers a POST');
+      assert.equal(post.headers['x-mini-cdn-error'], 'MCDN_UPSTREAM_PROTOCOL');
+      assert.equal(post.cacheStatus['fwd-status'], 304);
+      assert.equal(origin.stats.requests, 3, 'one origin request each');
+      assert.deepEqual(storedKeys(edge.node), []);
+    } finally {
+      await edge.close();
+      await origin.close();
+    }
+  });
+});
+
 describe('a 304 that answers the conditional the edge itself sent', () => {
   const rows: Array<{ name: string; validators: Record<string, string>; sent: string }> = [
     { name: 'a stored ETag', validators: { etag: '"v1"' }, sent: 'if-none-match' },
