@@ -96,3 +96,14 @@ export function revalidationHeaders(stored: HeaderMap): HeaderMap {
   if (lastModified !== undefined && parseHttpDate(lastModified) !== undefined) out['if-modified-since'] = lastModified;
   return out;
 }
+
+/**
+ * RFC 9110 §15.4.5: a 304 answers only a conditional GET or HEAD, and of the preconditions only
+ * If-None-Match (§13.1.2) and If-Modified-Since (§13.1.3) lead to it (§13.2.2 steps 3 and 4).
+ * False when `sent` (the fields of the request as sent upstream) carries neither: a 304 to it is
+ * an origin error, not an answer about any representation.
+ */
+export function mayBeAnsweredNotModified(method: string, sent: HeaderMap): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  return hasField(sent, 'if-none-match') || hasField(sent, 'if-modified-since');
+}

@@ -68,8 +68,9 @@ function sameLastModified(a: string | undefined, b: string | undefined): boolean
 }
 
 /**
- * RFC 9111 §4.3.4: whether a 304 selects this stored response for update (one stored response
- * per key here). False when the 304 identifies a different representation.
+ * RFC 9111 §4.3.4: whether a 304 selects this stored response for update, given that it answers
+ * the conditional request this cache built from `stored` (revalidationHeaders; one stored response
+ * per request here). False only when a validator in the 304 identifies another representation.
  */
 export function notModifiedMatchesStored(stored: HeaderMap, notModified: HeaderMap): boolean {
   const storedEtag = singleField(stored, 'etag');
@@ -85,8 +86,10 @@ export function notModifiedMatchesStored(stored: HeaderMap, notModified: HeaderM
     if (newLastModified !== undefined && !sameLastModified(newLastModified, storedLastModified)) return false;
     return true;
   }
-  // RFC 9111 §4.3.4 case 3: no validator in the 304: only a stored response without one.
-  return storedEtag === undefined && storedLastModified === undefined;
+  // RFC 9111 §4.3.4 case 3, RFC 9110 §13.1, §15.4.5: a 304 without validators says the validators
+  // of the one stored response sent with the request matched (or, for a stored response without
+  // any, selects it as case 3 does): that response is selected.
+  return true;
 }
 
 /**

@@ -272,18 +272,20 @@ export class CacheEngine {
   private deliver(ex: Exchange, plan: FillPlan, outcome: FetchOutcome, collapsed: boolean): Promise<void> | void {
     const status: CacheStatusFields = { fwd: plan.fwd, collapsed: collapsed || undefined, detail: plan.detail };
     switch (outcome.kind) {
-      case 'error':
+      case 'error': {
         // Per origin fetch, not per waiter: the collapsed ones are counted in `collapsed`.
         if (!collapsed) this.ctx.counters.upstreamErrors++;
-        if (plan.stale && this.mayServeStale(ex, plan.stale)) return serveStored(this.ctx, ex, plan.stale.entry, cacheStatusWith(status, { detail: 'stale-if-error' }));
-        return sendError(ex.res, outcome.error, this.ctx.labels, status);
-      case 'mismatched-304':
-        return this.fill(ex, { fwd: plan.fwd, detail: 'mismatched-304' }, true);
+        // An unusable 304 (after its one retry, shared-fetch.ts) shows as fwd-status=304.
+        const failed = outcome.fwdStatus === undefined ? status : cacheStatusWith(status, { fwdStatus: outcome.fwdStatus });
+        if (plan.stale && this.mayServeStale(ex, plan.stale)) return serveStored(this.ctx, ex, plan.stale.entry, cacheStatusWith(failed, { detail: 'stale-if-error' }));
+        return sendError(ex.res, outcome.error, this.ctx.labels, failed);
+      }
       case 'not-modified':
         if (!collapsed) this.ctx.counters.notModified++;
         return serveStored(this.ctx, ex, outcome.entry, cacheStatusWith(status, { fwdStatus: 304, stored: true }));
       case 'response':
-        return this.deliverResponse(ex, plan, outcome, collapsed, status);
+        // The answer to the retry after an unusable 304 says so in its detail.
+        return this.deliverResponse(ex, plan, outcome, collapsed, outcome.retriedAfter ? cacheStatusWith(status, { detail: outcome.retriedAfter }) : status);
     }
   }
 

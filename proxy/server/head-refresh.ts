@@ -1,7 +1,9 @@
 // A HEAD that needs validation is sent to the origin as HEAD, and its answer updates or
 // invalidates the stored GET response (RFC 9111 §4.3.5): same validators and length, the stored
 // fields are refreshed as for a 304 (§3.2); anything else shows the entry changed, and it goes.
-import { cacheStatusWith, headMatchesStored, mergeStoredHeaders, staleIfErrorAllowed } from '../policy/index.js';
+// A 304 to this HEAD (sent without validators) is the origin's error, like a failed request.
+import type { MiniCdnError } from '../../common/errors.js';
+import { cacheStatusWith, headMatchesStored, mayBeAnsweredNotModified, mergeStoredHeaders, staleIfErrorAllowed } from '../policy/index.js';
 import type { CacheStatusFields } from '../policy/index.js';
 import { classifyUpstreamError } from '../upstream/origin-client.js';
 import type { UpstreamResponse } from '../upstream/origin-client.js';
@@ -11,21 +13,20 @@ import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { labelResponse, sendError } from './respond.js';
 import { serveStored } from './serve-stored.js';
+import { unexpectedNotModified } from './shared-fetch.js';
 import type { StaleCopy } from './shared-fetch.js';
 
 export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: StaleCopy, status: CacheStatusFields): Promise<void> {
   ctx.counters.revalidations++;
   let upstream: UpstreamResponse;
+  const sent = upstreamRequestHeaders(ex, ctx.options.cacheName, true, ctx.hooks.upstreamFields());
   try {
-    upstream = await ctx.client.request({ method: 'HEAD', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.options.cacheName, true, ctx.hooks.upstreamFields()) });
+    upstream = await ctx.client.request({ method: 'HEAD', path: ex.path, headers: sent });
   } catch (err) {
-    ctx.counters.upstreamErrors++;
-    if (staleIfErrorAllowed(stale.entry, ex, Date.now(), ctx.options.freshness)) {
-      ctx.counters.staleServed++;
-      return serveStored(ctx, ex, stale.entry, cacheStatusWith(status, { detail: 'stale-if-error' }));
-    }
-    return sendError(ex.res, classifyUpstreamError(err), ctx.labels, status);
+    return failed(ctx, ex, stale, status, classifyUpstreamError(err));
   }
+  // RFC 9110 §15.4.5: no 304 answers an unconditional HEAD; the stored entry is neither updated nor dropped.
+  if (upstream.status === 304 && !mayBeAnsweredNotModified('HEAD', sent)) return failed(ctx, ex, stale, cacheStatusWith(status, { fwdStatus: 304 }), unexpectedNotModified());
   const fields = responseFields(upstream);
   if (upstream.status === stale.entry.status && headMatchesStored(stale.entry.headers, fields, stale.entry.body.length)) {
     const entry = freshenedEntry(stale.entry, mergeStoredHeaders(stale.entry.headers, fields), upstream, ex.headers);
@@ -38,4 +39,14 @@ export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: Sta
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
   ex.res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, detail: 'head-changed' })) as Record<string, string | string[]>);
   ex.res.end();
+}
+
+/** The origin failed: the stale copy when stale-if-error allows it (RFC 5861 §4), else the coded error. */
+function failed(ctx: NodeContext, ex: Exchange, stale: StaleCopy, status: CacheStatusFields, error: MiniCdnError): void {
+  ctx.counters.upstreamErrors++;
+  if (staleIfErrorAllowed(stale.entry, ex, Date.now(), ctx.options.freshness)) {
+    ctx.counters.staleServed++;
+    return serveStored(ctx, ex, stale.entry, cacheStatusWith(status, { detail: 'stale-if-error' }));
+  }
+  sendError(ex.res, error, ctx.labels, status);
 }

@@ -9,6 +9,7 @@ import {
   hasExplicitFreshness,
   invalidatesOnResponse,
   invalidationTargets,
+  mayBeAnsweredNotModified,
 } from '../policy/index.js';
 import type { CacheStatusFields } from '../policy/index.js';
 import { classifyUpstreamError } from '../upstream/origin-client.js';
@@ -20,7 +21,7 @@ import { primaryKeyOfUrl, urlOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { labelResponse, sendError } from './respond.js';
-import { relayInterim } from './shared-fetch.js';
+import { relayInterim, unexpectedNotModified } from './shared-fetch.js';
 
 export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheStatusFields): Promise<void> {
   ctx.counters.passThrough++;
@@ -31,11 +32,12 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
   });
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
   let upstream: UpstreamResponse;
+  const sent = upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields());
   try {
     upstream = await ctx.client.request({
       method: ex.method,
       path: ex.path,
-      headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields()),
+      headers: sent,
       body: hasBody ? req : null,
       signal: abort.signal,
       onInfo: relayInterim(res),
@@ -43,6 +45,12 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
   } catch (err) {
     ctx.counters.upstreamErrors++;
     return sendError(res, classifyUpstreamError(err), ctx.labels, status);
+  }
+  // RFC 9110 §15.4.5: a 304 answers only the client's own If-None-Match / If-Modified-Since; to
+  // anything else it is the origin's error, not something to hand on.
+  if (upstream.status === 304 && !mayBeAnsweredNotModified(ex.method, sent)) {
+    ctx.counters.upstreamErrors++;
+    return sendError(res, unexpectedNotModified(), ctx.labels, cacheStatusWith(status, { fwdStatus: 304 }));
   }
   if (invalidatesOnResponse(ex.method, upstream.status)) {
     for (const target of invalidationTargets(urlOf(ex), upstream.headers)) {

@@ -13,6 +13,7 @@ import {
   evaluateRange,
   ifRangeAllows,
   isComplete,
+  mayBeAnsweredNotModified,
   parseContentRange,
   singleField,
   sliceParts,
@@ -28,7 +29,7 @@ import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { sendOnePart, sendUnsatisfiable } from './range-response.js';
 import { labelResponse, sendError, servedFields } from './respond.js';
-import { relayInterim } from './shared-fetch.js';
+import { relayInterim, unexpectedNotModified } from './shared-fetch.js';
 import type { StaleCopy } from './shared-fetch.js';
 
 type Fwd = NonNullable<CacheStatusFields['fwd']>;
@@ -69,11 +70,17 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
   ctx.counters.misses++;
   const { res } = ex;
   let upstream: UpstreamResponse;
+  const sent = upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields());
   try {
-    upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields()), onInfo: relayInterim(res) });
+    upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: sent, onInfo: relayInterim(res) });
   } catch (err) {
     ctx.counters.upstreamErrors++;
     return sendError(res, classifyUpstreamError(err), ctx.labels, status);
+  }
+  // RFC 9110 §15.4.5: a 304 answers only the client's own If-None-Match / If-Modified-Since.
+  if (upstream.status === 304 && !mayBeAnsweredNotModified('GET', sent)) {
+    ctx.counters.upstreamErrors++;
+    return sendError(res, unexpectedNotModified(), ctx.labels, cacheStatusWith(status, { fwdStatus: 304 }));
   }
   const store = storer(ctx, ex, upstream, partial);
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);

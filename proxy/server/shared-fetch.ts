@@ -2,9 +2,11 @@
 // arrives for the same key while it is under way (request coalescing). Its outcome is decided
 // once, when the response headers arrive; each waiting request then decides for itself whether
 // it may use it (see cache-engine.ts), so nobody is handed a response meant for someone else.
+// A 304 it cannot use (no stale copy to apply it to, or one it contradicts) gets ONE unconditional
+// retry for the whole fetch; a 304 to that too is the origin's error (a coded 502), never a loop.
 import type { ServerResponse } from 'node:http';
-import type { MiniCdnError } from '../../common/errors.js';
-import { checkStorable, effectiveDirectives, mergeStoredHeaders, notModifiedMatchesStored } from '../policy/index.js';
+import { MiniCdnError } from '../../common/errors.js';
+import { checkStorable, effectiveDirectives, mayBeAnsweredNotModified, mergeStoredHeaders, notModifiedMatchesStored } from '../policy/index.js';
 import type { FreshnessOptions, NotStorableReason } from '../policy/index.js';
 import { contentLength, freshenedEntry, newEntry, responseFields, variantOf, withoutUnsharedFields } from './entries.js';
 import type { VariantCache } from '../store/variant-cache.js';
@@ -18,6 +20,12 @@ export interface StaleCopy {
   entry: CacheEntry;
   storedKey: string;
 }
+
+/**
+ * Why a 304 could not be used: it contradicts the stale copy's validators (RFC 9111 §4.3.4), or
+ * it answers a request that carried none (RFC 9110 §15.4.5).
+ */
+export type Unusable304 = 'mismatched-304' | 'unexpected-304';
 
 export type FetchOutcome =
   /** A full response. `shareable`: it will be stored and may serve other matching requests. */
@@ -34,12 +42,13 @@ export type FetchOutcome =
       notStored?: NotStorableReason | 'too-large';
       varyNames: readonly string[];
       varyKey: string;
+      /** Set when this answers the unconditional retry after a 304 that could not be used. */
+      retriedAfter?: Unusable304;
     }
   /** A 304 that freshened the stale copy (RFC 9111 §4.3.4); `entry` is the updated one. */
   | { kind: 'not-modified'; entry: CacheEntry }
-  /** A 304 for a representation the cache does not hold: fetch again without validators. */
-  | { kind: 'mismatched-304' }
-  | { kind: 'error'; error: MiniCdnError };
+  /** `fwdStatus`: what the origin answered, when it answered something unusable (a 304). */
+  | { kind: 'error'; error: MiniCdnError; fwdStatus?: number };
 
 export interface FetchContext {
   client: Upstream;
@@ -76,15 +85,16 @@ export class SharedFetch {
     this.key = key;
     this.request = request;
     this.context = context;
-    this.outcome = context.client
-      .request({
-        method: 'GET',
-        path: request.path,
-        headers: request.upstreamHeaders,
-        onInfo: request.interimTo ? relayInterim(request.interimTo) : undefined,
-      })
+    this.outcome = this.send(request.upstreamHeaders, undefined);
+  }
+
+  /** One GET to the origin; `retryOf` when it is the unconditional retry after an unusable 304. */
+  private send(headers: HeaderMap, retryOf: Unusable304 | undefined): Promise<FetchOutcome> {
+    const { request } = this;
+    return this.context.client
+      .request({ method: 'GET', path: request.path, headers, onInfo: request.interimTo ? relayInterim(request.interimTo) : undefined })
       .then(
-        (upstream) => this.classify(upstream),
+        (upstream) => this.classify(upstream, headers, retryOf),
         (err: unknown) => this.settle({ kind: 'error', error: classifyUpstreamError(err) }),
       );
   }
@@ -101,11 +111,18 @@ export class SharedFetch {
     return outcome;
   }
 
-  private classify(upstream: UpstreamResponse): FetchOutcome {
+  private classify(upstream: UpstreamResponse, sent: HeaderMap, retryOf: Unusable304 | undefined): FetchOutcome | Promise<FetchOutcome> {
     const { stale } = this.request;
     const headers = responseFields(upstream);
-    if (upstream.status === 304 && stale) return this.settle(this.freshen(stale, headers, upstream));
-    if (upstream.status === 304) return this.settle({ kind: 'mismatched-304' });
+    if (upstream.status === 304) {
+      // RFC 9111 §4.3.4: the stale copy whose validators were sent (or, without any, §4.3.4 case 3).
+      const usable = retryOf === undefined && stale !== undefined && notModifiedMatchesStored(stale.entry.headers, headers);
+      if (usable) return this.settle(this.freshen(stale, headers, upstream));
+      if (retryOf !== undefined) return this.settle({ kind: 'error', error: unusable304Error(retryOf), fwdStatus: 304 });
+      // One retry without validators, shared by every waiter: the origin then owes a full response.
+      const reason: Unusable304 = stale !== undefined && mayBeAnsweredNotModified('GET', sent) ? 'mismatched-304' : 'unexpected-304';
+      return this.send(withoutValidators(sent), reason);
+    }
 
     this.headersArrived = true;
     const { freshness, maxObjectBytes } = this.context;
@@ -134,11 +151,10 @@ export class SharedFetch {
         this.context.onSettled(this);
       },
     });
-    return { kind: 'response', status: upstream.status, headers, sharedHeaders, tee, shareable, notStored, varyNames, varyKey };
+    return { kind: 'response', status: upstream.status, headers, sharedHeaders, tee, shareable, notStored, varyNames, varyKey, retriedAfter: retryOf };
   }
 
   private freshen(stale: StaleCopy, headers: HeaderMap, upstream: UpstreamResponse): FetchOutcome {
-    if (!notModifiedMatchesStored(stale.entry.headers, headers)) return { kind: 'mismatched-304' };
     const merged = mergeStoredHeaders(stale.entry.headers, headers);
     const entry = freshenedEntry(stale.entry, merged, upstream, this.request.requestHeaders);
     if (!this.invalidated && !variantOf(merged, this.request.requestHeaders).varyStar) {
@@ -155,6 +171,25 @@ export class SharedFetch {
     if (stale && stale.entry.varyKey !== entry.varyKey) this.context.cache.store.delete(stale.storedKey);
     this.context.cache.put(this.request.primaryKey, entry);
   }
+}
+
+/** The request fields without the cache's validators (RFC 9110 §13.1.2, §13.1.3). */
+function withoutValidators(sent: HeaderMap): HeaderMap {
+  const out: HeaderMap = { ...sent };
+  delete out['if-none-match'];
+  delete out['if-modified-since'];
+  return out;
+}
+
+/** A 304 to a request without validators, where nothing may retry it (HEAD, ranges, pass-through). */
+export function unexpectedNotModified(): MiniCdnError {
+  return new MiniCdnError('MCDN_UPSTREAM_PROTOCOL', 'unexpected-304: the origin answered 304 (Not Modified) to a request without validators');
+}
+
+/** The answer when the unconditional retry got a 304 as well: the origin breaks RFC 9110 §15.4.5. */
+function unusable304Error(first: Unusable304): MiniCdnError {
+  const why = first === 'mismatched-304' ? 'a 304 that contradicts the stored response' : 'a 304 to a request without validators';
+  return new MiniCdnError('MCDN_UPSTREAM_PROTOCOL', `unexpected-304: after ${why}, the origin answered 304 (Not Modified) to the unconditional retry too`);
 }
 
 /** Relays 102 and 103 to the client (RFC 9110 §15.2); 100 is node's own business. */

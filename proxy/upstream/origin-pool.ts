@@ -5,10 +5,13 @@
 //
 // Fail-over rules. A failure where nothing reached the origin (refused, unreachable, connect
 // timeout) is tried on another origin for any method, as long as the request body has not started
-// streaming. A failure after the request may have reached the origin (reset, headers timeout,
-// invalid HTTP) is tried again only for idempotent methods without a body. A response, whatever its
-// status, is returned as is. At most 1 + retries.attempts attempts, each on an origin not tried
-// yet while there is one, with backoffMs between them.
+// streaming. A failure after the request may have reached the origin (reset, invalid HTTP) is
+// tried again only for idempotent methods without a body. A headers timeout is never tried again,
+// for any method: the origin got the request and is working on it (or is stuck), so another
+// attempt would double its load and make the client wait a multiple of the timeout; the client's
+// wait is bounded by one headersTimeoutMs. A response, whatever its status, is returned as is. At
+// most 1 + retries.attempts attempts, each on an origin not tried yet while there is one, with
+// backoffMs between them.
 //
 // Every origin down. Once an attempt has failed at the connection level and every origin is
 // ejected or unhealthy, one request at a time (the prober) still tries them as above; the others
@@ -91,12 +94,17 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 const NOTHING_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 const LATENCY_WEIGHT = 0.3;
 
-/** How an attempt failed, as far as trying elsewhere is concerned. */
-export type FailureKind = 'nothing-sent' | 'maybe-sent' | 'other';
+/**
+ * How an attempt failed, as far as trying elsewhere is concerned. 'awaited': the origin took the
+ * request and sent no headers in time; like the other two (and unlike 'other') it counts against
+ * the origin's health, but it is never sent again.
+ */
+export type FailureKind = 'nothing-sent' | 'maybe-sent' | 'awaited' | 'other';
 
 export function failureKind(err: MiniCdnError): FailureKind {
   const cause = (err.cause as { code?: unknown } | undefined)?.code;
   if (typeof cause === 'string' && NOTHING_SENT.has(cause)) return 'nothing-sent';
+  if (cause === 'UND_ERR_HEADERS_TIMEOUT') return 'awaited';
   if (err.code === 'MCDN_UPSTREAM_CONNECT' || err.code === 'MCDN_UPSTREAM_TIMEOUT' || err.code === 'MCDN_UPSTREAM_PROTOCOL') return 'maybe-sent';
   return 'other';
 }

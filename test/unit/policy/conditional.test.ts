@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   clientConditionalResult,
+  mayBeAnsweredNotModified,
   notModifiedHeaders,
   revalidationHeaders,
   strongEtagMatch,
@@ -126,5 +127,24 @@ const revalidationCases: HeaderCase[] = [
 for (const c of revalidationCases) {
   void test(`${c.section}: revalidationHeaders ${c.name}`, () => {
     assert.deepEqual(revalidationHeaders(c.input), c.expected);
+  });
+}
+
+const notModifiedAllowedCases: Array<{ name: string; section: string; method: string; sent: HeaderMap; expected: boolean }> = [
+  { name: 'a GET without preconditions', section: 'RFC 9110 §15.4.5', method: 'GET', sent: { accept: '*/*' }, expected: false },
+  { name: 'a GET with If-None-Match', section: 'RFC 9110 §13.1.2', method: 'GET', sent: { 'if-none-match': '"1"' }, expected: true },
+  { name: 'a GET with If-Modified-Since', section: 'RFC 9110 §13.1.3', method: 'GET', sent: { 'if-modified-since': LM }, expected: true },
+  { name: 'a HEAD with If-None-Match', section: 'RFC 9110 §13.1.2', method: 'HEAD', sent: { 'if-none-match': '*' }, expected: true },
+  { name: 'a HEAD without preconditions', section: 'RFC 9110 §15.4.5', method: 'HEAD', sent: {}, expected: false },
+  { name: 'If-Match fails with 412, never 304', section: 'RFC 9110 §13.1.1', method: 'GET', sent: { 'if-match': '"1"' }, expected: false },
+  { name: 'If-Unmodified-Since fails with 412, never 304', section: 'RFC 9110 §13.1.4', method: 'GET', sent: { 'if-unmodified-since': LM }, expected: false },
+  { name: 'If-Range with Range gives 206 or 200, never 304', section: 'RFC 9110 §13.1.5', method: 'GET', sent: { 'if-range': '"1"', range: 'bytes=0-1' }, expected: false },
+  { name: 'a POST, even with If-None-Match', section: 'RFC 9110 §13.1.2, §15.4.5', method: 'POST', sent: { 'if-none-match': '"1"' }, expected: false },
+  { name: 'an empty list of If-None-Match lines', section: 'RFC 9110 §13.1.2', method: 'GET', sent: { 'if-none-match': [] }, expected: false },
+];
+
+for (const c of notModifiedAllowedCases) {
+  void test(`${c.section}: mayBeAnsweredNotModified ${c.name}`, () => {
+    assert.equal(mayBeAnsweredNotModified(c.method, c.sent), c.expected);
   });
 }

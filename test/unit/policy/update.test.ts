@@ -65,7 +65,14 @@ const notModifiedCases: MatchCase[] = [
   { name: 'Last-Modified when the stored response has none', section: 'RFC 9111 §4.3.4', stored: { etag: '"1"' }, other: { 'last-modified': LM }, expected: false },
   { name: 'weak ETag matching but Last-Modified differing', section: 'RFC 9111 §4.3.4', stored: { etag: 'W/"1"', 'last-modified': LM }, other: { etag: 'W/"1"', 'last-modified': LM2 }, expected: false },
   { name: 'no validators on either side', section: 'RFC 9111 §4.3.4', stored: { date: LM }, other: { date: LM2 }, expected: true },
-  { name: 'no validators in the 304 but some stored', section: 'RFC 9111 §4.3.4', stored: { etag: '"1"' }, other: { date: LM2 }, expected: false },
+  // The 304 answers the conditional built from the stored validators: it says they matched.
+  { name: 'no validators in the 304, a stored strong ETag (sent as If-None-Match)', section: 'RFC 9111 §4.3.4, RFC 9110 §13.1.2', stored: { etag: '"1"' }, other: { date: LM2 }, expected: true },
+  { name: 'no validators in the 304, a stored weak ETag', section: 'RFC 9111 §4.3.4, RFC 9110 §13.1.2', stored: { etag: 'W/"1"' }, other: { 'cache-control': 'max-age=60' }, expected: true },
+  { name: 'no validators in the 304, a stored Last-Modified (sent as If-Modified-Since)', section: 'RFC 9111 §4.3.4, RFC 9110 §13.1.3', stored: { 'last-modified': LM }, other: {}, expected: true },
+  { name: 'no validators in the 304, both stored', section: 'RFC 9111 §4.3.4, RFC 9110 §13.1', stored: { etag: '"1"', 'last-modified': LM }, other: { date: LM2 }, expected: true },
+  { name: 'a different strong ETag still contradicts a stored Last-Modified that matches', section: 'RFC 9111 §4.3.4', stored: { etag: '"1"', 'last-modified': LM }, other: { etag: '"2"', 'last-modified': LM }, expected: false },
+  { name: 'a different Last-Modified without ETag contradicts a stored ETag and Last-Modified', section: 'RFC 9111 §4.3.4', stored: { etag: '"1"', 'last-modified': LM }, other: { 'last-modified': LM2 }, expected: false },
+  { name: 'a strong ETag in the 304 when only Last-Modified is stored', section: 'RFC 9111 §4.3.4', stored: { 'last-modified': LM }, other: { etag: '"9"', 'last-modified': LM }, expected: false },
 ];
 
 for (const c of notModifiedCases) {
