@@ -122,7 +122,13 @@ const busSchema = z.strictObject({
   keyId: z.string().min(1).default('k1'),
   previousSecret: z.string().nullable().default(null),
   previousKeyId: z.string().min(1).default('k0'),
+  leaseRenewMs: positiveInt(1_000),
+  leaseMs: positiveInt(3_000),
+  leaseMarginMs: nonNegativeInt(1_000),
+  commandTimeoutMs: positiveInt(2_000),
 }).superRefine((b, ctx) => {
+  if (isCount(b.leaseRenewMs) && isCount(b.leaseMs) && b.leaseRenewMs >= b.leaseMs) ctx.addIssue({ code: 'custom', path: ['leaseRenewMs'], message: `must be less than bus.leaseMs (${b.leaseMs})` });
+  if (isCount(b.leaseMs) && Number.isSafeInteger(b.leaseMarginMs) && b.leaseMarginMs >= b.leaseMs) ctx.addIssue({ code: 'custom', path: ['leaseMarginMs'], message: `must be less than bus.leaseMs (${b.leaseMs})` });
   if (b.redisUrl !== null && (b.secret === null || b.secret.length < MIN_SECRET_CHARS)) {
     ctx.addIssue({ code: 'custom', path: ['secret'], message: `must be at least ${MIN_SECRET_CHARS} characters when bus.redisUrl is set (the bus leaves the process)` });
   }
