@@ -1,7 +1,7 @@
 // Hop-by-hop fields (RFC 9110 §7.6.1) and fields tied to a client's proxy configuration
 // (RFC 9111 §3.1): removed before forwarding and before storage.
 import type { HeaderMap } from '../types.js';
-import { fieldList } from './fields.js';
+import { fieldList, fieldLines } from './fields.js';
 
 /** RFC 9110 §7.6.1 connection options and hop-by-hop fields; RFC 9111 §3.1 proxy fields. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -41,6 +41,23 @@ export function endToEndHeaders(h: HeaderMap, extraDrop?: readonly string[]): He
     out[name] = value;
   }
   return out;
+}
+
+/**
+ * RFC 9110 §7.6.1: the request fields as forwarded, for the decisions that depend on what the
+ * origin saw (the Vary key, RFC 9111 §4.1; storability, §3). The same map when Connection names
+ * no field (absent, keep-alive, close, or hop-by-hop names only): no copy on the common path.
+ */
+export function forwardedView(h: HeaderMap): HeaderMap {
+  if (h['connection'] === undefined) return h;
+  for (const line of fieldLines(h, 'connection')) {
+    if (line === 'keep-alive' || line === 'close' || line === 'Keep-Alive' || line === 'Close') continue;
+    for (const option of fieldList({ connection: line }, 'connection')) {
+      const name = option.toLowerCase();
+      if (name !== 'keep-alive' && name !== 'close' && !isHopByHop(name)) return endToEndHeaders(h);
+    }
+  }
+  return h;
 }
 
 function lower(s: string): string {

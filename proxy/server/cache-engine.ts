@@ -18,6 +18,7 @@ import type { VariantCache } from '../store/variant-cache.js';
 import type { Upstream } from '../upstream/origin-pool.js';
 import { emptyStats } from './context.js';
 import type { EngineStats, NodeContext } from './context.js';
+import { storableRequestOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { refreshWithHead } from './head-refresh.js';
@@ -113,7 +114,7 @@ export class CacheEngine {
     const requestCc = ccField === undefined ? NO_DIRECTIVES : parseCacheControl(ccField);
     if (ex.route?.bypass) return passThrough(this.ctx, ex, { fwd: 'bypass', detail: 'route-bypass' });
     if (requestCc.noStore) return passThrough(this.ctx, ex, { fwd: 'request', detail: 'request-no-store' });
-    const found = this.cache.lookup(ex.primaryKey, (names) => secondaryKey(names, ex.headers));
+    const found = this.cache.lookup(ex.primaryKey, (names) => secondaryKey(names, ex.forwardedHeaders));
     if (!found.found) {
       if (requestCc.onlyIfCached) return this.refuseOnlyIfCached(ex, found.miss);
       if (!this.inflight.has(ex.primaryKey)) {
@@ -229,7 +230,7 @@ export class CacheEngine {
     if (stale) Object.assign(upstreamHeaders, revalidationHeaders(stale.entry.headers));
     const fetch = new SharedFetch(
       key,
-      { primaryKey: ex.primaryKey, path: ex.path, requestHeaders: ex.headers, upstreamHeaders, stale, interimTo: interim ? ex.res : undefined },
+      { primaryKey: ex.primaryKey, path: ex.path, leader: storableRequestOf(ex, this.ctx.options.consistency.mode), upstreamHeaders, stale, interimTo: interim ? ex.res : undefined },
       this.fetchContext,
     );
     if (register) this.inflight.set(key, fetch);
@@ -319,10 +320,15 @@ export class CacheEngine {
     return allowed;
   }
 
-  /** A waiter may use the leader's response only if it could have been served from the cache. */
+  /**
+   * A waiter may use the leader's response only if it could have been served from the cache:
+   * stored, storable for the waiter's own request as forwarded (its Cookie, its Authorization),
+   * and the waiter's variant.
+   */
   private mayShare(ex: Exchange, outcome: ResponseOutcome): boolean {
     if (!outcome.shareable || !outcome.tee.joinable) return false;
-    if (!checkStorable({ method: 'GET', headers: ex.headers }, { status: outcome.status, headers: outcome.headers }, this.ctx.options.freshness).storable) return false;
-    return secondaryKey(outcome.varyNames, ex.headers) === outcome.varyKey;
+    const waiter = storableRequestOf(ex, this.ctx.options.consistency.mode);
+    if (!checkStorable(waiter, { status: outcome.status, headers: outcome.headers }, this.ctx.options.freshness).storable) return false;
+    return secondaryKey(outcome.varyNames, ex.forwardedHeaders) === outcome.varyKey;
   }
 }
