@@ -3,9 +3,9 @@
 import type { HeaderMap } from '../types.js';
 import { parseCacheControl } from './cache-control.js';
 import type { CacheControl } from './cache-control.js';
-import { cookieRequestShareable, hasUnkeyedCookie } from './cookie-sharing.js';
+import { cookieRuleAllows } from './cookie-sharing.js';
 import { hasField } from './fields.js';
-import { effectiveDirectives, freshnessLifetimeFrom, hasExplicitFreshnessFrom, HEURISTICALLY_CACHEABLE } from './freshness.js';
+import { effectiveDirectives, hasExplicitFreshnessFrom, HEURISTICALLY_CACHEABLE } from './freshness.js';
 import type { FreshnessOptions } from './freshness.js';
 import { varyFieldNames } from './vary.js';
 
@@ -119,10 +119,6 @@ export function checkStorable(
   // Documented choice (cookie-sharing.ts): a response to a request with a Cookie the key does
   // not hold is shared only when the origin says so, or by heuristics for static types. A
   // Vary: Cookie response is stored per cookie already (RFC 9111 §4.1).
-  if (hasUnkeyedCookie(req.headers, req.keyedCookies) && !vary.includes('cookie')) {
-    const lifetime = explicit ? freshnessLifetimeFrom(status, res.headers, directives, opts) : undefined;
-    const explicitLifetimeMs = lifetime === undefined || lifetime.source === 'heuristic' || lifetime.source === 'none' ? undefined : lifetime.lifetimeMs;
-    if (!cookieRequestShareable(res, directives, explicitLifetimeMs, opts)) return notStorable('cookie');
-  }
+  if (!cookieRuleAllows(req, res, opts, directives, vary)) return notStorable('cookie');
   return { storable: true };
 }

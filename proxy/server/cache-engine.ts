@@ -12,6 +12,7 @@ import {
   revalidationHeaders,
   secondaryKey,
   staleIfErrorAllowed,
+  storedCookieRuleAllows,
 } from '../policy/index.js';
 import type { CacheStatusFields, ReuseDecision } from '../policy/index.js';
 import type { VariantCache } from '../store/variant-cache.js';
@@ -115,16 +116,13 @@ export class CacheEngine {
     if (ex.route?.bypass) return passThrough(this.ctx, ex, { fwd: 'bypass', detail: 'route-bypass' });
     if (requestCc.noStore) return passThrough(this.ctx, ex, { fwd: 'request', detail: 'request-no-store' });
     const found = this.cache.lookup(ex.primaryKey, (names) => secondaryKey(names, ex.forwardedHeaders));
-    if (!found.found) {
-      if (requestCc.onlyIfCached) return this.refuseOnlyIfCached(ex, found.miss);
-      if (!this.inflight.has(ex.primaryKey)) {
-        // A HEAD miss asks the origin for headers only; a range miss asks for the range.
-        if (ex.method === 'HEAD') return passThrough(this.ctx, ex, { fwd: found.miss });
-        if (ex.headers['range'] !== undefined) return rangeFetch(this.ctx, ex, undefined, { fwd: found.miss });
-      }
-      return this.fill(ex, { fwd: found.miss });
-    }
+    if (!found.found) return this.fetchInstead(ex, requestCc.onlyIfCached, { fwd: found.miss });
     const { entry, storedKey } = found;
+    // A request with a Cookie outside the key gets only what its own response could have been
+    // shared as (cookie-sharing.ts), as a collapsed waiter does: not someone else's page for hers.
+    if (ex.forwardedHeaders['cookie'] !== undefined && !storedCookieRuleAllows(ex.forwardedHeaders, ex.route?.cacheKey.cookies, entry, options.freshness)) {
+      return this.fetchInstead(ex, requestCc.onlyIfCached, { fwd: 'request', detail: 'cookie' });
+    }
     if (entry.parts) return servePartial(this.ctx, ex, { entry, storedKey }, requestCc.onlyIfCached, (fwd) => this.fill(ex, { fwd }));
     const { decision, note } = this.applyConsistency(decideReuse(entry, ex, Date.now(), options.freshness), ex);
     switch (decision.action) {
@@ -146,6 +144,17 @@ export class CacheEngine {
         return this.fill(ex, { fwd, stale: { entry, storedKey }, detail });
       }
     }
+  }
+
+  /** Nothing stored may answer: a fetch (joined when one is under way), or 504 for only-if-cached. */
+  private fetchInstead(ex: Exchange, onlyIfCached: boolean, plan: FillPlan): Promise<void> | void {
+    if (onlyIfCached) return this.refuseOnlyIfCached(ex, plan.fwd);
+    if (!this.inflight.has(ex.primaryKey)) {
+      // A HEAD miss asks the origin for headers only; a range miss asks for the range.
+      if (ex.method === 'HEAD') return passThrough(this.ctx, ex, { fwd: plan.fwd, detail: plan.detail });
+      if (ex.headers['range'] !== undefined) return rangeFetch(this.ctx, ex, undefined, { fwd: plan.fwd, detail: plan.detail });
+    }
+    return this.fill(ex, plan);
   }
 
   /** The consistency mode adjusts the policy's decision (see ConsistencyMode); `note` says why. */

@@ -12,6 +12,7 @@ import { DEFAULT_FRESHNESS } from '../../proxy/policy/index.js';
 import type { FreshnessOptions } from '../../proxy/policy/index.js';
 import { createProxyNode } from '../../proxy/server/proxy-node.js';
 import type { ProxyNode } from '../../proxy/server/proxy-node.js';
+import type { RouteRule } from '../../proxy/server/routes.js';
 import { fetchFrom, rawExchange, waitFor } from '../helpers/harness.js';
 import type { Fetched } from '../helpers/harness.js';
 
@@ -82,9 +83,9 @@ interface Setup {
   get(path: string, headers?: Record<string, string>): Promise<Fetched>;
 }
 
-async function setUp(freshness: Partial<FreshnessOptions> = {}): Promise<Setup> {
+async function setUp(freshness: Partial<FreshnessOptions> = {}, routes: RouteRule[] = []): Promise<Setup> {
   const origin = await leakOrigin();
-  const proxy = createProxyNode({ origin: origin.url, freshness: { ...DEFAULT_FRESHNESS, ...freshness } });
+  const proxy = createProxyNode({ origin: origin.url, freshness: { ...DEFAULT_FRESHNESS, ...freshness }, routes });
   const base = await proxy.listen(0);
   return { origin, proxy, get: (path, headers) => fetchFrom(base, 'GET', path, { headers }) };
 }
@@ -170,6 +171,29 @@ describe('per-user pages fetched with a Cookie are never shared (default explici
     });
   }
 
+  test('an anonymous heuristic copy of a page is not served to a request with a Cookie', async () => {
+    const path = '/lm-html/anonymous-first';
+    const anonymous = await s.get(path);
+    assert.equal(anonymous.cacheStatus['stored'], true);
+    const a = await s.get(path, ALICE);
+    assert.equal(a.text, 'page for alice');
+    assert.equal(a.cacheStatus['hit'], undefined);
+    assert.equal(a.cacheStatus['fwd'], 'request');
+    assert.equal(a.cacheStatus['detail'], 'cookie');
+    const again = await s.get(path);
+    assert.equal(again.cacheStatus['hit'], true);
+    assert.equal(again.text, 'page for anonymous');
+    assert.equal(s.origin.count(path), 2);
+  });
+
+  test('a static asset stored for anyone is served to a request with a Cookie', async () => {
+    const path = '/lm-png/anonymous-first';
+    await s.get(path);
+    const a = await s.get(path, ALICE);
+    assert.equal(a.cacheStatus['hit'], true);
+    assert.equal(s.origin.count(path), 1);
+  });
+
   test('an explicitly cacheable response (max-age=60) to a Cookie request is shared', async () => {
     const path = '/max-age/shared';
     const a = await s.get(path, ALICE);
@@ -245,6 +269,39 @@ describe('requestsWithCookies: never', () => {
       assert.equal(s.origin.count(path), 2);
     });
   }
+});
+
+describe('a route that keys on the session cookie: responses are per-cookie already', () => {
+  let s: Setup;
+  before(async () => {
+    const route: RouteRule = {
+      match: '/lm-html/keyed',
+      mode: 'ttl',
+      edgeTtlMs: 0,
+      ttlOverrideMs: null,
+      bypass: false,
+      cacheKey: { ignoreQuery: [], sortQuery: false, headers: [], cookies: ['session'] },
+    };
+    s = await setUp({}, [route]);
+  });
+  after(() => tearDown(s));
+
+  test('each session gets its own stored page; another cookie outside the key is not shared', async () => {
+    const path = '/lm-html/keyed';
+    const a = await s.get(path, ALICE);
+    assert.equal(a.cacheStatus['stored'], true);
+    assert.equal((await s.get(path, ALICE)).cacheStatus['hit'], true);
+    const bob = await s.get(path, { cookie: 'session=bob' });
+    assert.equal(bob.text, 'page for bob');
+    const anonymous = await s.get(path);
+    assert.equal(anonymous.text, 'page for anonymous');
+    assert.equal(s.origin.count(path), 3);
+    // A cookie the key does not hold could personalise the page: the rule applies again.
+    const tracked = await s.get(path, { cookie: 'session=carol; theme=dark' });
+    assert.equal(tracked.text, 'page for carol');
+    assert.equal(tracked.cacheStatus['detail'], 'cookie');
+    assert.equal(s.origin.count(path), 4);
+  });
 });
 
 describe('a field named in Connection does not pick the stored variant (RFC 9110 §7.6.1, RFC 9111 §4.1)', () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STATIC_CONTENT_TYPES } from '../../../config/schema.js';
-import { checkStorable, DEFAULT_FRESHNESS, DEFAULT_STATIC_CONTENT_TYPES, hasUnkeyedCookie, isStaticContentType } from '../../../proxy/policy/index.js';
+import { checkStorable, DEFAULT_FRESHNESS, DEFAULT_STATIC_CONTENT_TYPES, hasUnkeyedCookie, isStaticContentType, storedCookieRuleAllows } from '../../../proxy/policy/index.js';
 import type { FreshnessOptions, NotStorableReason } from '../../../proxy/policy/index.js';
 import type { HeaderMap } from '../../../proxy/types.js';
 
@@ -98,4 +98,16 @@ void test('RFC 9110 §8.3.1: isStaticContentType compares the media type only, c
   assert.equal(isStaticContentType({ 'content-type': 'application/pdf' }, ['Application/PDF']), true);
   assert.equal(isStaticContentType({ 'content-type': 'application/pdf' }, ['application/']), true);
   assert.equal(isStaticContentType({ 'content-type': 'image/png' }, []), false);
+});
+
+void test('storedCookieRuleAllows: the same rule for a stored response, per request', () => {
+  const page = { status: 200, headers: html({ 'last-modified': LM }) };
+  const asset = { status: 200, headers: png({ 'last-modified': LM }) };
+  assert.equal(storedCookieRuleAllows(ALICE, undefined, page, DEFAULT_FRESHNESS), false);
+  assert.equal(storedCookieRuleAllows(ALICE, undefined, page, DEFAULT_FRESHNESS), false, 'the same answer when remembered');
+  assert.equal(storedCookieRuleAllows({}, undefined, page, DEFAULT_FRESHNESS), true);
+  assert.equal(storedCookieRuleAllows(ALICE, ['session'], page, DEFAULT_FRESHNESS), true);
+  assert.equal(storedCookieRuleAllows(ALICE, undefined, asset, DEFAULT_FRESHNESS), true);
+  assert.equal(storedCookieRuleAllows(ALICE, undefined, asset, EXPLICIT), false, 'other options are not answered from memory');
+  assert.equal(storedCookieRuleAllows(ALICE, undefined, asset, NEVER), false);
 });
