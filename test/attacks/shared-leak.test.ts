@@ -8,6 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { proxyOptionsFrom } from '../../cli/from-config.js';
+import { defaultConfig, parseConfigText } from '../../config/load.js';
 import { DEFAULT_FRESHNESS } from '../../proxy/policy/index.js';
 import type { FreshnessOptions } from '../../proxy/policy/index.js';
 import { createProxyNode } from '../../proxy/server/proxy-node.js';
@@ -335,5 +337,36 @@ describe('a field named in Connection does not pick the stored variant (RFC 9110
     assert.equal(premiumAgain.text, 'variant:premium');
     assert.equal(premiumAgain.cacheStatus['hit'], true);
     assert.equal(s.origin.count(path), 2);
+  });
+});
+
+describe('config: cache.requestsWithCookies and cache.staticContentTypes reach the proxy', () => {
+  test('the defaults are the policy defaults', () => {
+    const freshness = proxyOptionsFrom(defaultConfig({})).freshness;
+    assert.equal(freshness?.requestsWithCookies, 'explicit-or-static');
+    assert.deepEqual(freshness?.staticContentTypes, DEFAULT_FRESHNESS.staticContentTypes);
+  });
+
+  test('an operator who lists text/html as static shares heuristic pages; never stores nothing', async () => {
+    const origin = await leakOrigin();
+    const build = (cache: string): ProxyNode =>
+      createProxyNode(proxyOptionsFrom(parseConfigText(`origins:\n  - url: ${origin.url}\ncache:\n${cache}`, 'yaml', 'test.yaml', {})));
+    const listed = build('  staticContentTypes: [Text/HTML]\n');
+    const never = build('  requestsWithCookies: never\n');
+    try {
+      const listedBase = await listed.listen(0);
+      const neverBase = await never.listen(0);
+      await fetchFrom(listedBase, 'GET', '/lm-html/config-listed', { headers: ALICE });
+      assert.equal((await fetchFrom(listedBase, 'GET', '/lm-html/config-listed')).cacheStatus['hit'], true);
+      assert.equal(origin.count('/lm-html/config-listed'), 1);
+      const a = await fetchFrom(neverBase, 'GET', '/max-age/config-never', { headers: ALICE });
+      assert.equal(a.cacheStatus['detail'], 'cookie');
+      assert.equal((await fetchFrom(neverBase, 'GET', '/max-age/config-never')).text, 'page for anonymous');
+      assert.equal(origin.count('/max-age/config-never'), 2);
+    } finally {
+      await listed.close();
+      await never.close();
+      await origin.close();
+    }
   });
 });
