@@ -1,7 +1,7 @@
 // Hop-by-hop fields (RFC 9110 §7.6.1) and fields tied to a client's proxy configuration
 // (RFC 9111 §3.1): removed before forwarding and before storage.
 import type { HeaderMap } from '../types.js';
-import { fieldList, fieldLines } from './fields.js';
+import { fieldList } from './fields.js';
 
 /** RFC 9110 §7.6.1 connection options and hop-by-hop fields; RFC 9111 §3.1 proxy fields. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -49,15 +49,18 @@ export function endToEndHeaders(h: HeaderMap, extraDrop?: readonly string[]): He
  * no field (absent, keep-alive, close, or hop-by-hop names only): no copy on the common path.
  */
 export function forwardedView(h: HeaderMap): HeaderMap {
-  if (h['connection'] === undefined) return h;
-  for (const line of fieldLines(h, 'connection')) {
-    if (line === 'keep-alive' || line === 'close' || line === 'Keep-Alive' || line === 'Close') continue;
-    for (const option of fieldList({ connection: line }, 'connection')) {
-      const name = option.toLowerCase();
-      if (name !== 'keep-alive' && name !== 'close' && !isHopByHop(name)) return endToEndHeaders(h);
-    }
+  const connection = h['connection'];
+  // The common values, compared without building a list.
+  if (connection === undefined || (typeof connection === 'string' && isPlainConnection(connection))) return h;
+  for (const option of fieldList(h, 'connection')) {
+    const name = option.toLowerCase();
+    if (name !== 'keep-alive' && name !== 'close' && !isHopByHop(name)) return endToEndHeaders(h);
   }
   return h;
+}
+
+function isPlainConnection(value: string): boolean {
+  return value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close';
 }
 
 function lower(s: string): string {

@@ -306,6 +306,36 @@ describe('a route that keys on the session cookie: responses are per-cookie alre
   });
 });
 
+describe('a route that gives a lifetime (ttlOverrideMs) keeps a response with no freshness and no validator', () => {
+  let s: Setup;
+  before(async () => {
+    const route: RouteRule = {
+      match: '/none/override',
+      mode: 'ttl',
+      edgeTtlMs: 0,
+      ttlOverrideMs: 60_000,
+      bypass: false,
+      cacheKey: { ignoreQuery: [], sortQuery: false, headers: [], cookies: [] },
+    };
+    s = await setUp({}, [route]);
+  });
+  after(() => tearDown(s));
+
+  test('stored and served for the operator\'s lifetime; a Cookie request still is not shared', async () => {
+    const path = '/none/override';
+    const first = await s.get(path);
+    assert.equal(first.cacheStatus['stored'], true);
+    const second = await s.get(path);
+    assert.equal(second.cacheStatus['hit'], true);
+    assert.equal(second.cacheStatus['detail'], 'ttl-override');
+    const a = await s.get(path, ALICE);
+    assert.equal(a.text, 'page for alice');
+    assert.equal(a.cacheStatus['detail'], 'cookie');
+    assert.equal((await s.get(path)).text, 'page for anonymous');
+    assert.equal(s.origin.count(path), 2);
+  });
+});
+
 describe('a field named in Connection does not pick the stored variant (RFC 9110 §7.6.1, RFC 9111 §4.1)', () => {
   let s: Setup;
   let base: string;
