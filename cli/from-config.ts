@@ -29,6 +29,8 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
       ...DEFAULT_FRESHNESS,
       heuristicFraction: config.cache.heuristicFraction,
       heuristicMaxMs: config.cache.heuristicMaxMs,
+      requestsWithCookies: config.cache.requestsWithCookies,
+      staticContentTypes: Object.freeze([...config.cache.staticContentTypes]),
       staleWhileRevalidateMs: config.stale.whileRevalidateMs,
       staleIfErrorMs: config.stale.ifErrorMs,
     },

@@ -15,13 +15,42 @@ export interface FreshnessOptions {
   useCdnCacheControl: boolean;
   /** The targeted field this cache obeys; default 'cdn-cache-control'. */
   cdnCacheControlField: string;
+  /**
+   * When a response to a request with a Cookie may be shared (see cookie-sharing.ts):
+   * 'explicit-or-static' (default), 'explicit', or 'never'.
+   */
+  requestsWithCookies: CookieSharing;
+  /** Media types shared by heuristics to Cookie requests; an entry ending in '/' matches the whole type. */
+  staticContentTypes: readonly string[];
 }
+
+export type CookieSharing = 'explicit-or-static' | 'explicit' | 'never';
+
+/**
+ * The default static types. config/schema.ts holds the same list (policy must not import
+ * config/); a unit test checks that the two are equal.
+ */
+export const DEFAULT_STATIC_CONTENT_TYPES: readonly string[] = Object.freeze([
+  'image/',
+  'font/',
+  'audio/',
+  'video/',
+  'text/css',
+  'text/javascript',
+  'application/javascript',
+  'application/x-javascript',
+  'application/wasm',
+  'application/font-woff',
+  'application/vnd.ms-fontobject',
+]);
 
 export const DEFAULT_FRESHNESS: FreshnessOptions = Object.freeze({
   heuristicFraction: 0.1,
   heuristicMaxMs: 86_400_000,
   useCdnCacheControl: true,
   cdnCacheControlField: 'cdn-cache-control',
+  requestsWithCookies: 'explicit-or-static',
+  staticContentTypes: DEFAULT_STATIC_CONTENT_TYPES,
 });
 
 /** RFC 9110 §15.1: status codes defined as heuristically cacheable. */

@@ -43,6 +43,26 @@ export function endToEndHeaders(h: HeaderMap, extraDrop?: readonly string[]): He
   return out;
 }
 
+/**
+ * RFC 9110 §7.6.1: the request fields as forwarded, for the decisions that depend on what the
+ * origin saw (the Vary key, RFC 9111 §4.1; storability, §3). The same map when Connection names
+ * no field (absent, keep-alive, close, or hop-by-hop names only): no copy on the common path.
+ */
+export function forwardedView(h: HeaderMap): HeaderMap {
+  const connection = h['connection'];
+  // The common values, compared without building a list.
+  if (connection === undefined || (typeof connection === 'string' && isPlainConnection(connection))) return h;
+  for (const option of fieldList(h, 'connection')) {
+    const name = option.toLowerCase();
+    if (name !== 'keep-alive' && name !== 'close' && !isHopByHop(name)) return endToEndHeaders(h);
+  }
+  return h;
+}
+
+function isPlainConnection(value: string): boolean {
+  return value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close';
+}
+
 function lower(s: string): string {
   return s.toLowerCase();
 }

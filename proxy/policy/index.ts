@@ -7,6 +7,7 @@ export * from './age.js';
 export * from './freshness.js';
 export * from './vary.js';
 export * from './storable.js';
+export * from './cookie-sharing.js';
 export * from './reuse.js';
 export * from './conditional.js';
 export * from './update.js';

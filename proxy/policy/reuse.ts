@@ -61,6 +61,8 @@ interface StoredFacts {
   opts: FreshnessOptions;
   directives: ReturnType<typeof effectiveDirectives>;
   lifetimeMs: number;
+  /** No explicit and no heuristic lifetime: the response was kept only to be validated. */
+  noFreshness: boolean;
 }
 
 /**
@@ -74,8 +76,8 @@ function storedFacts(stored: { status: number; headers: HeaderMap }, opts: Fresh
   const known = factsByHeaders.get(stored.headers);
   if (known && known.opts === opts && known.status === stored.status) return known;
   const directives = effectiveDirectives(stored.headers, opts);
-  const lifetimeMs = freshnessLifetimeFrom(stored.status, stored.headers, directives, opts).lifetimeMs;
-  const facts = { status: stored.status, opts, directives, lifetimeMs };
+  const lifetime = freshnessLifetimeFrom(stored.status, stored.headers, directives, opts);
+  const facts = { status: stored.status, opts, directives, lifetimeMs: lifetime.lifetimeMs, noFreshness: lifetime.source === 'none' };
   factsByHeaders.set(stored.headers, facts);
   return facts;
 }
@@ -125,7 +127,9 @@ export function decideReuse(
   // RFC 9111 §4.2.4: must-revalidate, proxy-revalidate and s-maxage forbid serving stale.
   if (staleForbidden(cc)) return revalidate('stale');
   // RFC 9111 §5.2.1.2: max-stale without a value accepts any staleness, with N up to N seconds.
-  if (reqCc.maxStale !== undefined && stalenessMs <= reqCc.maxStale * 1000) {
+  // Documented choice (§4.2.4 lets a cache decline): never for a response that had no freshness
+  // at all; it was kept only to be validated for each request, and may be another user's page.
+  if (reqCc.maxStale !== undefined && !facts.noFreshness && stalenessMs <= reqCc.maxStale * 1000) {
     return { action: 'serve', ageMs, ttlMs, stale: true, detail: 'max-stale' };
   }
   // RFC 5861 §3: stale-while-revalidate=N serves stale up to N seconds while revalidating.

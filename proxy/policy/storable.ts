@@ -1,7 +1,9 @@
-// Whether a shared cache may store a response (RFC 9111 §3, §3.5, §5.2.2, §7.3).
+// Whether a shared cache may store a response (RFC 9111 §3, §3.5, §5.2.2, §7.3), and the
+// documented choices that keep one user's response from another (cookie-sharing.ts).
 import type { HeaderMap } from '../types.js';
 import { parseCacheControl } from './cache-control.js';
 import type { CacheControl } from './cache-control.js';
+import { cookieRuleAllows } from './cookie-sharing.js';
 import { hasField } from './fields.js';
 import { effectiveDirectives, hasExplicitFreshnessFrom, HEURISTICALLY_CACHEABLE } from './freshness.js';
 import type { FreshnessOptions } from './freshness.js';
@@ -15,10 +17,23 @@ export type NotStorableReason =
   | 'authorization'
   | 'must-understand'
   | 'no-freshness'
+  | 'no-validator'
+  | 'cookie'
   | 'vary-star'
   | 'request-no-store'
   | 'partial'
   | 'set-cookie';
+
+/** The request as forwarded, with what the cache knows about how it is keyed. */
+export interface StorableRequest {
+  method: string;
+  /** The fields as forwarded to the origin (without hop-by-hop and Connection-named fields). */
+  headers: HeaderMap;
+  /** Cookies the cache key holds (a route's cacheKey.cookies): they do not make a request per-user. */
+  keyedCookies?: readonly string[];
+  /** The operator gives a lifetime (a route's TTL override, callback mode): see 'no-validator'. */
+  operatorLifetime?: boolean;
+}
 
 export type StorableResult = { storable: true } | { storable: false; reason: NotStorableReason };
 
@@ -43,7 +58,7 @@ function notStorable(reason: NotStorableReason): StorableResult {
 
 /** RFC 9111 §3: whether this shared cache may store the response to the request. */
 export function checkStorable(
-  req: { method: string; headers: HeaderMap },
+  req: StorableRequest,
   res: { status: number; headers: HeaderMap },
   opts: FreshnessOptions,
   /** The response's directives, when the caller has parsed them already. */
@@ -80,12 +95,30 @@ export function checkStorable(
     return notStorable('authorization');
   }
   // RFC 9111 §4.1: a Vary of "*" never matches a later request: storing it is useless.
-  if (varyFieldNames(res.headers) === '*') return notStorable('vary-star');
+  const vary = varyFieldNames(res.headers);
+  if (vary === '*') return notStorable('vary-star');
   // RFC 9111 §7.3 (documented choice): Set-Cookie only in explicitly shared responses.
   if (hasField(res.headers, 'set-cookie') && !setCookieShareable(cc, directives.cdn)) return notStorable('set-cookie');
   // RFC 9111 §3: public, Expires, max-age, s-maxage, or a heuristically cacheable status.
-  if (cc.public || hasExplicitFreshnessFrom(res.headers, directives) || HEURISTICALLY_CACHEABLE.has(status)) {
-    return { storable: true };
+  const explicit = hasExplicitFreshnessFrom(res.headers, directives);
+  if (!(cc.public || explicit || HEURISTICALLY_CACHEABLE.has(status))) return notStorable('no-freshness');
+  // RFC 9111 §4.2.2, §4.3.1 (documented choice): without explicit freshness, heuristics need
+  // Last-Modified, and validation needs ETag or Last-Modified; with neither, no request could
+  // reuse the response (it is stale at once and cannot be validated), so it is not kept, unless
+  // the origin allows stale use itself (RFC 5861 §3, §4) or the operator gives it a lifetime.
+  if (
+    !explicit &&
+    !req.operatorLifetime &&
+    !hasField(res.headers, 'etag') &&
+    !hasField(res.headers, 'last-modified') &&
+    cc.staleWhileRevalidate === undefined &&
+    cc.staleIfError === undefined
+  ) {
+    return notStorable('no-validator');
   }
-  return notStorable('no-freshness');
+  // Documented choice (cookie-sharing.ts): a response to a request with a Cookie the key does
+  // not hold is shared only when the origin says so, or by heuristics for static types. A
+  // Vary: Cookie response is stored per cookie already (RFC 9111 §4.1).
+  if (!cookieRuleAllows(req, res, opts, directives, vary)) return notStorable('cookie');
+  return { storable: true };
 }

@@ -12,12 +12,14 @@ import {
   revalidationHeaders,
   secondaryKey,
   staleIfErrorAllowed,
+  storedCookieRuleAllows,
 } from '../policy/index.js';
 import type { CacheStatusFields, ReuseDecision } from '../policy/index.js';
 import type { VariantCache } from '../store/variant-cache.js';
 import type { Upstream } from '../upstream/origin-pool.js';
 import { emptyStats } from './context.js';
 import type { EngineStats, NodeContext } from './context.js';
+import { storableRequestOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { refreshWithHead } from './head-refresh.js';
@@ -113,17 +115,14 @@ export class CacheEngine {
     const requestCc = ccField === undefined ? NO_DIRECTIVES : parseCacheControl(ccField);
     if (ex.route?.bypass) return passThrough(this.ctx, ex, { fwd: 'bypass', detail: 'route-bypass' });
     if (requestCc.noStore) return passThrough(this.ctx, ex, { fwd: 'request', detail: 'request-no-store' });
-    const found = this.cache.lookup(ex.primaryKey, (names) => secondaryKey(names, ex.headers));
-    if (!found.found) {
-      if (requestCc.onlyIfCached) return this.refuseOnlyIfCached(ex, found.miss);
-      if (!this.inflight.has(ex.primaryKey)) {
-        // A HEAD miss asks the origin for headers only; a range miss asks for the range.
-        if (ex.method === 'HEAD') return passThrough(this.ctx, ex, { fwd: found.miss });
-        if (ex.headers['range'] !== undefined) return rangeFetch(this.ctx, ex, undefined, { fwd: found.miss });
-      }
-      return this.fill(ex, { fwd: found.miss });
-    }
+    const found = this.cache.lookup(ex.primaryKey, (names) => secondaryKey(names, ex.forwardedHeaders));
+    if (!found.found) return this.fetchInstead(ex, requestCc.onlyIfCached, { fwd: found.miss });
     const { entry, storedKey } = found;
+    // A request with a Cookie outside the key gets only what its own response could have been
+    // shared as (cookie-sharing.ts), as a collapsed waiter does: not someone else's page for hers.
+    if (ex.forwardedHeaders['cookie'] !== undefined && !storedCookieRuleAllows(ex.forwardedHeaders, ex.route?.cacheKey.cookies, entry, options.freshness)) {
+      return this.fetchInstead(ex, requestCc.onlyIfCached, { fwd: 'request', detail: 'cookie' });
+    }
     if (entry.parts) return servePartial(this.ctx, ex, { entry, storedKey }, requestCc.onlyIfCached, (fwd) => this.fill(ex, { fwd }));
     const { decision, note } = this.applyConsistency(decideReuse(entry, ex, Date.now(), options.freshness), ex);
     switch (decision.action) {
@@ -145,6 +144,17 @@ export class CacheEngine {
         return this.fill(ex, { fwd, stale: { entry, storedKey }, detail });
       }
     }
+  }
+
+  /** Nothing stored may answer: a fetch (joined when one is under way), or 504 for only-if-cached. */
+  private fetchInstead(ex: Exchange, onlyIfCached: boolean, plan: FillPlan): Promise<void> | void {
+    if (onlyIfCached) return this.refuseOnlyIfCached(ex, plan.fwd);
+    if (!this.inflight.has(ex.primaryKey)) {
+      // A HEAD miss asks the origin for headers only; a range miss asks for the range.
+      if (ex.method === 'HEAD') return passThrough(this.ctx, ex, { fwd: plan.fwd, detail: plan.detail });
+      if (ex.headers['range'] !== undefined) return rangeFetch(this.ctx, ex, undefined, { fwd: plan.fwd, detail: plan.detail });
+    }
+    return this.fill(ex, plan);
   }
 
   /** The consistency mode adjusts the policy's decision (see ConsistencyMode); `note` says why. */
@@ -229,7 +239,7 @@ export class CacheEngine {
     if (stale) Object.assign(upstreamHeaders, revalidationHeaders(stale.entry.headers));
     const fetch = new SharedFetch(
       key,
-      { primaryKey: ex.primaryKey, path: ex.path, requestHeaders: ex.headers, upstreamHeaders, stale, interimTo: interim ? ex.res : undefined },
+      { primaryKey: ex.primaryKey, path: ex.path, leader: storableRequestOf(ex, this.ctx.options.consistency.mode), upstreamHeaders, stale, interimTo: interim ? ex.res : undefined },
       this.fetchContext,
     );
     if (register) this.inflight.set(key, fetch);
@@ -321,10 +331,15 @@ export class CacheEngine {
     return allowed;
   }
 
-  /** A waiter may use the leader's response only if it could have been served from the cache. */
+  /**
+   * A waiter may use the leader's response only if it could have been served from the cache:
+   * stored, storable for the waiter's own request as forwarded (its Cookie, its Authorization),
+   * and the waiter's variant.
+   */
   private mayShare(ex: Exchange, outcome: ResponseOutcome): boolean {
     if (!outcome.shareable || !outcome.tee.joinable) return false;
-    if (!checkStorable({ method: 'GET', headers: ex.headers }, { status: outcome.status, headers: outcome.headers }, this.ctx.options.freshness).storable) return false;
-    return secondaryKey(outcome.varyNames, ex.headers) === outcome.varyKey;
+    const waiter = storableRequestOf(ex, this.ctx.options.consistency.mode);
+    if (!checkStorable(waiter, { status: outcome.status, headers: outcome.headers }, this.ctx.options.freshness).storable) return false;
+    return secondaryKey(outcome.varyNames, ex.forwardedHeaders) === outcome.varyKey;
   }
 }

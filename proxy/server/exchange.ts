@@ -2,7 +2,10 @@
 // the policy reads. Built once per request; a malformed target is refused here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MiniCdnError } from '../../common/errors.js';
+import { forwardedView } from '../policy/index.js';
+import type { StorableRequest } from '../policy/index.js';
 import type { HeaderMap } from '../types.js';
+import type { ConsistencyMode } from './options.js';
 import { keyExtras, keyPath, routeFor } from './routes.js';
 import type { Route } from './routes.js';
 
@@ -18,6 +21,12 @@ export interface Exchange {
   primaryKey: string;
   /** Request fields as node parsed them: list fields joined with ", ", Set-Cookie an array. */
   headers: HeaderMap;
+  /**
+   * The fields as forwarded (without hop-by-hop and Connection-named ones): what picks the
+   * variant and decides sharing, since the origin answered for these. `headers` itself unless
+   * Connection names a field.
+   */
+  forwardedHeaders: HeaderMap;
   /** The operator's rule for this path, if any. */
   route: Route | undefined;
 }
@@ -74,7 +83,20 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, routes
     // Key extras sit between host and path, encoded (no '/'), so purges by path still find the key.
     primaryKey: primaryKeyOf(extras === '' ? host : `${host}#${extras}`, keyPath(path, route)),
     headers,
+    forwardedHeaders: forwardedView(headers),
     route,
+  };
+}
+
+/** The request as the storability rules see it (a GET for the key), with its route's keying and lifetime. */
+export function storableRequestOf(ex: Exchange, defaultMode: ConsistencyMode): StorableRequest {
+  const route = ex.route;
+  return {
+    method: 'GET',
+    headers: ex.forwardedHeaders,
+    keyedCookies: route?.cacheKey.cookies,
+    // A TTL override or callback mode gives a lifetime the response itself lacks.
+    operatorLifetime: (route?.mode ?? defaultMode) === 'callback' || (route !== undefined && route.ttlOverrideMs !== null),
   };
 }
 

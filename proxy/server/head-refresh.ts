@@ -29,7 +29,7 @@ export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: Sta
   if (upstream.status === 304 && !mayBeAnsweredNotModified('HEAD', sent)) return failed(ctx, ex, stale, cacheStatusWith(status, { fwdStatus: 304 }), unexpectedNotModified());
   const fields = responseFields(upstream);
   if (upstream.status === stale.entry.status && headMatchesStored(stale.entry.headers, fields, stale.entry.body.length)) {
-    const entry = freshenedEntry(stale.entry, mergeStoredHeaders(stale.entry.headers, fields), upstream, ex.headers);
+    const entry = freshenedEntry(stale.entry, mergeStoredHeaders(stale.entry.headers, fields), upstream, ex.forwardedHeaders);
     if (entry.varyKey !== stale.entry.varyKey) ctx.cache.store.delete(stale.storedKey);
     ctx.cache.put(ex.primaryKey, entry);
     return serveStored(ctx, ex, entry, cacheStatusWith(status, { fwdStatus: upstream.status, stored: true }));

@@ -17,7 +17,7 @@ import type { UpstreamResponse } from '../upstream/origin-client.js';
 import { BodyTee } from './body-tee.js';
 import type { NodeContext } from './context.js';
 import { contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
-import { primaryKeyOfUrl, urlOf } from './exchange.js';
+import { primaryKeyOfUrl, storableRequestOf, urlOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { labelResponse, sendError } from './respond.js';
@@ -72,7 +72,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     buffer: true,
     maxBytes: ctx.options.maxObjectBytes,
     expectedBytes: contentLength(fields),
-    onComplete: (body) => ctx.cache.put(ex.primaryKey, newEntry(upstream, fields, body, ex.headers)),
+    onComplete: (body) => ctx.cache.put(ex.primaryKey, newEntry(upstream, fields, body, ex.forwardedHeaders)),
     onDone: () => undefined,
   });
   if (!tee.attach(res)) res.destroy();
@@ -94,5 +94,5 @@ function postAnswersGet(ctx: NodeContext, ex: Exchange, upstream: UpstreamRespon
   if (!hasExplicitFreshness(fields, ctx.options.freshness)) return false;
   const declared = contentLength(fields);
   if (declared !== undefined && declared > ctx.options.maxObjectBytes) return false;
-  return checkStorable({ method: 'GET', headers: ex.headers }, { status: upstream.status, headers: fields }, ctx.options.freshness).storable;
+  return checkStorable(storableRequestOf(ex, ctx.options.consistency.mode), { status: upstream.status, headers: fields }, ctx.options.freshness).storable;
 }

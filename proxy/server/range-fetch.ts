@@ -25,6 +25,7 @@ import type { UpstreamResponse } from '../upstream/origin-client.js';
 import { BodyTee } from './body-tee.js';
 import type { NodeContext } from './context.js';
 import { contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
+import { storableRequestOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { sendOnePart, sendUnsatisfiable } from './range-response.js';
@@ -107,9 +108,9 @@ function storer(ctx: NodeContext, ex: Exchange, upstream: UpstreamResponse, part
   const fields = responseFields(upstream);
   // §3.3: a part is storable under the same rules as the whole representation.
   const asWhole = upstream.status === 206 ? 200 : upstream.status;
-  if (!checkStorable({ method: 'GET', headers: ex.headers }, { status: asWhole, headers: fields }, freshness).storable) return undefined;
+  if (!checkStorable(storableRequestOf(ex, ctx.options.consistency.mode), { status: asWhole, headers: fields }, freshness).storable) return undefined;
   const shared = withoutUnsharedFields(fields, freshness);
-  if (upstream.status !== 206) return (body) => ctx.cache.put(ex.primaryKey, newEntry(upstream, shared, body, ex.headers));
+  if (upstream.status !== 206) return (body) => ctx.cache.put(ex.primaryKey, newEntry(upstream, shared, body, ex.forwardedHeaders));
   // One part only: a multipart/byteranges answer has no Content-Range of its own.
   const part = parseContentRange(singleField(fields, 'content-range'));
   if (!part || part.completeLength === undefined) return undefined;
@@ -119,7 +120,7 @@ function storer(ctx: NodeContext, ex: Exchange, upstream: UpstreamResponse, part
   delete pieceFields['content-length'];
   return (body) => {
     if (body.length !== part.end - part.start + 1) return;
-    const probe = newEntry({ ...upstream, status: 206 }, pieceFields, EMPTY, ex.headers);
+    const probe = newEntry({ ...upstream, status: 206 }, pieceFields, EMPTY, ex.forwardedHeaders);
     const current = ctx.cache.peekVariant(ex.primaryKey, probe.varyKey);
     if (current && !current.parts) return; // a complete entry arrived meanwhile: keep it
     // §3.4: pieces join only when both carry the same strong validator. The entry stored now
@@ -129,7 +130,7 @@ function storer(ctx: NodeContext, ex: Exchange, upstream: UpstreamResponse, part
     const base: StoredParts = joinable && stored.parts ? stored.parts : { completeLength, pieces: [] };
     const parts = addPiece(base, part.start, body);
     if (isComplete(parts)) {
-      ctx.cache.put(ex.primaryKey, newEntry({ ...upstream, status: 200 }, pieceFields, (parts.pieces[0] as { data: Buffer }).data, ex.headers));
+      ctx.cache.put(ex.primaryKey, newEntry({ ...upstream, status: 200 }, pieceFields, (parts.pieces[0] as { data: Buffer }).data, ex.forwardedHeaders));
     } else {
       ctx.cache.put(ex.primaryKey, { ...probe, parts });
     }

@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { MiniCdnError } from '../../common/errors.js';
 import { checkStorable, effectiveDirectives, mayBeAnsweredNotModified, mergeStoredHeaders, notModifiedMatchesStored } from '../policy/index.js';
-import type { FreshnessOptions, NotStorableReason } from '../policy/index.js';
+import type { FreshnessOptions, NotStorableReason, StorableRequest } from '../policy/index.js';
 import { contentLength, freshenedEntry, newEntry, responseFields, variantOf, withoutUnsharedFields } from './entries.js';
 import type { VariantCache } from '../store/variant-cache.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
@@ -62,8 +62,8 @@ export interface FetchContext {
 export interface FetchRequest {
   primaryKey: string;
   path: string;
-  /** The leading request's fields: they decide the variant and whether it may be stored. */
-  requestHeaders: HeaderMap;
+  /** The leading request as forwarded: it decides the variant and whether the response may be stored. */
+  leader: StorableRequest;
   /** Fields sent upstream (conditionals of the stale copy already added). */
   upstreamHeaders: HeaderMap;
   stale?: StaleCopy;
@@ -128,8 +128,8 @@ export class SharedFetch {
     const { freshness, maxObjectBytes } = this.context;
     // Parsed once for both the verdict and the shared fields.
     const directives = effectiveDirectives(headers, freshness);
-    const verdict = checkStorable({ method: 'GET', headers: this.request.requestHeaders }, { status: upstream.status, headers }, freshness, directives);
-    const { varyNames, varyKey } = variantOf(headers, this.request.requestHeaders);
+    const verdict = checkStorable(this.request.leader, { status: upstream.status, headers }, freshness, directives);
+    const { varyNames, varyKey } = variantOf(headers, this.request.leader.headers);
     const declared = contentLength(headers);
     let notStored: NotStorableReason | 'too-large' | undefined = verdict.storable ? undefined : verdict.reason;
     if (notStored === undefined && declared !== undefined && declared > maxObjectBytes) notStored = 'too-large';
@@ -156,8 +156,8 @@ export class SharedFetch {
 
   private freshen(stale: StaleCopy, headers: HeaderMap, upstream: UpstreamResponse): FetchOutcome {
     const merged = mergeStoredHeaders(stale.entry.headers, headers);
-    const entry = freshenedEntry(stale.entry, merged, upstream, this.request.requestHeaders);
-    if (!this.invalidated && !variantOf(merged, this.request.requestHeaders).varyStar) {
+    const entry = freshenedEntry(stale.entry, merged, upstream, this.request.leader.headers);
+    if (!this.invalidated && !variantOf(merged, this.request.leader.headers).varyStar) {
       if (entry.varyKey !== stale.entry.varyKey) this.context.cache.store.delete(stale.storedKey);
       this.context.cache.put(this.request.primaryKey, entry);
     }
@@ -166,7 +166,7 @@ export class SharedFetch {
 
   private store(upstream: UpstreamResponse, fields: HeaderMap, body: Buffer): void {
     if (this.invalidated) return;
-    const entry = newEntry(upstream, fields, body, this.request.requestHeaders);
+    const entry = newEntry(upstream, fields, body, this.request.leader.headers);
     const { stale } = this.request;
     if (stale && stale.entry.varyKey !== entry.varyKey) this.context.cache.store.delete(stale.storedKey);
     this.context.cache.put(this.request.primaryKey, entry);

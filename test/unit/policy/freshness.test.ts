@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEFAULT_FRESHNESS,
+  DEFAULT_STATIC_CONTENT_TYPES,
   effectiveDirectives,
   freshnessLifetimeMs,
   hasExplicitFreshness,
@@ -98,5 +99,15 @@ void test('RFC 9110 §15.1: HEURISTICALLY_CACHEABLE is exactly the defined set',
 });
 
 void test('RFC 9111 §4.2.2: DEFAULT_FRESHNESS holds the documented defaults', () => {
-  assert.deepEqual({ ...DEFAULT_FRESHNESS }, { heuristicFraction: 0.1, heuristicMaxMs: 86_400_000, useCdnCacheControl: true, cdnCacheControlField: 'cdn-cache-control' });
+  assert.deepEqual(
+    { ...DEFAULT_FRESHNESS },
+    {
+      heuristicFraction: 0.1,
+      heuristicMaxMs: 86_400_000,
+      useCdnCacheControl: true,
+      cdnCacheControlField: 'cdn-cache-control',
+      requestsWithCookies: 'explicit-or-static',
+      staticContentTypes: DEFAULT_STATIC_CONTENT_TYPES,
+    },
+  );
 });

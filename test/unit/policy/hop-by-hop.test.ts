@@ -1,7 +1,7 @@
 // Hop-by-hop fields: RFC 9110 §7.6.1, RFC 9111 §3.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { endToEndHeaders, HOP_BY_HOP } from '../../../proxy/policy/index.js';
+import { endToEndHeaders, forwardedView, HOP_BY_HOP } from '../../../proxy/policy/index.js';
 import type { HeaderMap } from '../../../proxy/types.js';
 
 interface Case {
@@ -33,6 +33,23 @@ for (const c of cases) {
     const input = structuredClone(c.headers);
     assert.deepEqual(endToEndHeaders(input, c.extraDrop), c.expected);
     assert.deepEqual(input, c.headers, 'the input map is not modified');
+  });
+}
+
+// forwardedView: the request as the origin sees it, and the very same map when Connection names no field.
+const views: Array<{ name: string; headers: HeaderMap; same: boolean; expected?: HeaderMap }> = [
+  { name: 'no Connection', headers: { 'x-v': 'a' }, same: true },
+  { name: 'Connection: keep-alive', headers: { connection: 'keep-alive', 'x-v': 'a' }, same: true },
+  { name: 'Connection: Close', headers: { connection: 'Close', 'x-v': 'a' }, same: true },
+  { name: 'Connection naming only hop-by-hop fields', headers: { connection: 'keep-alive, TE', te: 'trailers', 'x-v': 'a' }, same: true },
+  { name: 'Connection naming an end-to-end field', headers: { connection: 'close, X-V', 'x-v': 'premium', accept: '*/*' }, same: false, expected: { accept: '*/*' } },
+  { name: 'Connection over several lines', headers: { connection: ['keep-alive', 'x-v'], 'x-v': 'premium', cookie: 'a=1' }, same: false, expected: { cookie: 'a=1' } },
+];
+for (const v of views) {
+  void test(`RFC 9110 §7.6.1: forwardedView ${v.name}`, () => {
+    const view = forwardedView(v.headers);
+    if (v.same) assert.equal(view, v.headers, 'no copy');
+    else assert.deepEqual(view, v.expected);
   });
 }
 

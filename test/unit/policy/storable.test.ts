@@ -12,6 +12,8 @@ interface Case {
   section: string;
   method?: string;
   reqHeaders?: HeaderMap;
+  keyedCookies?: readonly string[];
+  operatorLifetime?: boolean;
   status?: number;
   resHeaders: HeaderMap;
   opts?: FreshnessOptions;
@@ -20,7 +22,8 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'a plain 200 is heuristically cacheable', section: 'RFC 9111 §3', resHeaders: {}, expected: true },
+  { name: 'a plain 200 with Last-Modified is heuristically cacheable', section: 'RFC 9111 §3, §4.2.2', resHeaders: { 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }, expected: true },
+  { name: 'a plain 200 with only an ETag is stored (to be validated)', section: 'RFC 9111 §3, §4.3.1', resHeaders: { etag: '"1"' }, expected: true },
   { name: 'a 200 with max-age', section: 'RFC 9111 §3', resHeaders: { 'cache-control': 'max-age=60' }, expected: true },
   { name: 'HEAD is not stored', section: 'RFC 9111 §3', method: 'HEAD', resHeaders: { 'cache-control': 'max-age=60' }, expected: 'method' },
   { name: 'POST is not stored', section: 'RFC 9111 §3', method: 'POST', resHeaders: { 'cache-control': 'max-age=60' }, expected: 'method' },
@@ -57,10 +60,22 @@ const cases: Case[] = [
   { name: 'a 302 with max-age', section: 'RFC 9111 §3', status: 302, resHeaders: { 'cache-control': 'max-age=60' }, expected: true },
   { name: 'a 302 with Expires (even invalid)', section: 'RFC 9111 §3', status: 302, resHeaders: { expires: '0' }, expected: true },
   { name: 'a 302 with s-maxage', section: 'RFC 9111 §3', status: 302, resHeaders: { 'cache-control': 's-maxage=1' }, expected: true },
-  { name: 'a 500 with public', section: 'RFC 9111 §3', status: 500, resHeaders: { 'cache-control': 'public' }, expected: true },
-  { name: 'a heuristically cacheable 404', section: 'RFC 9111 §3', status: 404, resHeaders: {}, expected: true },
-  { name: 'a heuristically cacheable 501', section: 'RFC 9111 §3', status: 501, resHeaders: {}, expected: true },
-  { name: 'no-cache does not prevent storing', section: 'RFC 9111 §5.2.2.4', resHeaders: { 'cache-control': 'no-cache' }, expected: true },
+  { name: 'a 500 with public and Last-Modified', section: 'RFC 9111 §3', status: 500, resHeaders: { 'cache-control': 'public', 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }, expected: true },
+  { name: 'a heuristically cacheable 404 with Last-Modified', section: 'RFC 9111 §3', status: 404, resHeaders: { 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' }, expected: true },
+  { name: 'a heuristically cacheable 501 with an ETag', section: 'RFC 9111 §3', status: 501, resHeaders: { etag: '"1"' }, expected: true },
+  { name: 'no-cache with a validator does not prevent storing', section: 'RFC 9111 §5.2.2.4', resHeaders: { 'cache-control': 'no-cache', etag: '"1"' }, expected: true },
+  // No explicit freshness and no validator: heuristics need Last-Modified (§4.2.2), validation
+  // needs a validator (§4.3.1), so nothing could reuse it (documented choice: not stored).
+  { name: 'a plain 200 with no fields at all', section: 'RFC 9111 §3, §4.2.2, §4.3.1', resHeaders: {}, expected: 'no-validator' },
+  { name: 'a heuristically cacheable 404 without a validator', section: 'RFC 9111 §4.2.2', status: 404, resHeaders: {}, expected: 'no-validator' },
+  { name: 'a 500 with public but no validator', section: 'RFC 9111 §4.2.2', status: 500, resHeaders: { 'cache-control': 'public' }, expected: 'no-validator' },
+  { name: 'no-cache without a validator', section: 'RFC 9111 §5.2.2.4, §4.3.1', resHeaders: { 'cache-control': 'no-cache' }, expected: 'no-validator' },
+  { name: 'max-age=0 without a validator is explicit (stale-if-error may use it)', section: 'RFC 9111 §3', resHeaders: { 'cache-control': 'max-age=0' }, expected: true },
+  { name: 'an invalid Expires without a validator is explicit', section: 'RFC 9111 §5.3', resHeaders: { expires: '0' }, expected: true },
+  { name: 'stale-while-revalidate alone lets the origin allow stale use', section: 'RFC 5861 §3', resHeaders: { 'cache-control': 'stale-while-revalidate=60' }, expected: true },
+  { name: 'stale-if-error alone lets the origin allow stale use', section: 'RFC 5861 §4', resHeaders: { 'cache-control': 'stale-if-error=60' }, expected: true },
+  { name: 'an operator lifetime (TTL override, callback mode) keeps it', section: 'RFC 9111 §4.2.1 (cache configuration)', resHeaders: {}, operatorLifetime: true, expected: true },
+  { name: 'an operator lifetime does not make a 302 storable', section: 'RFC 9111 §3', status: 302, resHeaders: {}, operatorLifetime: true, expected: 'no-freshness' },
   { name: 'CDN-Cache-Control overrides Cache-Control no-store', section: 'RFC 9213 §2.2', resHeaders: { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' }, expected: true },
   { name: 'CDN-Cache-Control no-store overrides Cache-Control', section: 'RFC 9213 §2.2', resHeaders: { 'cache-control': 'public, max-age=60', 'cdn-cache-control': 'no-store' }, expected: 'no-store' },
   { name: 'CDN-Cache-Control private overrides Cache-Control', section: 'RFC 9213 §2.2', resHeaders: { 'cache-control': 'public, max-age=60', 'cdn-cache-control': 'private' }, expected: 'private' },
@@ -71,7 +86,7 @@ const cases: Case[] = [
 for (const c of cases) {
   void test(`${c.section}: checkStorable ${c.name}`, () => {
     const result = checkStorable(
-      { method: c.method ?? 'GET', headers: c.reqHeaders ?? {} },
+      { method: c.method ?? 'GET', headers: c.reqHeaders ?? {}, keyedCookies: c.keyedCookies, operatorLifetime: c.operatorLifetime },
       { status: c.status ?? 200, headers: c.resHeaders },
       c.opts ?? DEFAULT_FRESHNESS,
     );
