@@ -19,7 +19,7 @@ import type { Upstream } from '../upstream/origin-pool.js';
 import { emptyStats } from './context.js';
 import type { EngineStats, NodeContext } from './context.js';
 import type { Exchange } from './exchange.js';
-import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
+import { compileForwarding, downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { refreshWithHead } from './head-refresh.js';
 import { NO_CALLBACKS } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
@@ -66,6 +66,7 @@ export class CacheEngine {
     this.ctx = {
       options,
       labels: { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl },
+      forwarding: compileForwarding(options.cacheName, options.trustedProxies),
       cache,
       client,
       counters: emptyStats(),
@@ -88,10 +89,12 @@ export class CacheEngine {
    * store, the origin pool and the listening socket stay: those need a restart.
    */
   updateOptions(options: ProxyOptions): void {
+    const forwarding = compileForwarding(options.cacheName, options.trustedProxies);
     const routes = compileRoutes(options.routes);
     this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
     this.ctx.options = options;
     this.ctx.labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
+    this.ctx.forwarding = forwarding;
     this.fetchContext.freshness = options.freshness;
   }
 
@@ -225,7 +228,7 @@ export class CacheEngine {
   }
 
   private startFetch(ex: Exchange, key: string, stale: StaleCopy | undefined, register: boolean, interim: boolean): SharedFetch {
-    const upstreamHeaders = upstreamRequestHeaders(ex, this.ctx.options.cacheName, true, this.ctx.hooks.upstreamFields());
+    const upstreamHeaders = upstreamRequestHeaders(ex, this.ctx.forwarding, true, this.ctx.hooks.upstreamFields());
     if (stale) Object.assign(upstreamHeaders, revalidationHeaders(stale.entry.headers));
     const fetch = new SharedFetch(
       key,

@@ -17,7 +17,7 @@ export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: Sta
   ctx.counters.revalidations++;
   let upstream: UpstreamResponse;
   try {
-    upstream = await ctx.client.request({ method: 'HEAD', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.options.cacheName, true, ctx.hooks.upstreamFields()) });
+    upstream = await ctx.client.request({ method: 'HEAD', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.forwarding, true, ctx.hooks.upstreamFields()) });
   } catch (err) {
     ctx.counters.upstreamErrors++;
     if (staleIfErrorAllowed(stale.entry, ex, Date.now(), ctx.options.freshness)) {

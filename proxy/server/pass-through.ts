@@ -35,7 +35,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     upstream = await ctx.client.request({
       method: ex.method,
       path: ex.path,
-      headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields()),
+      headers: upstreamRequestHeaders(ex, ctx.forwarding, false, ctx.hooks.upstreamFields()),
       body: hasBody ? req : null,
       signal: abort.signal,
       onInfo: relayInterim(res),

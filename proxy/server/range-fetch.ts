@@ -70,7 +70,7 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
   const { res } = ex;
   let upstream: UpstreamResponse;
   try {
-    upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields()), onInfo: relayInterim(res) });
+    upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.forwarding, false, ctx.hooks.upstreamFields()), onInfo: relayInterim(res) });
   } catch (err) {
     ctx.counters.upstreamErrors++;
     return sendError(res, classifyUpstreamError(err), ctx.labels, status);
