@@ -48,26 +48,44 @@ const CDN_CACHE_CONTROL = Object.freeze(['cdn-cache-control']);
 /** What a node adds to its upstream requests: its name in Via, and the downstream proxies it trusts. */
 export interface ForwardingPolicy {
   readonly viaName: string;
-  /** Peers whose X-Forwarded-For and Forwarded for= chain are extended; undefined: none. */
-  readonly trusted: BlockList | undefined;
+  /** True for a peer whose X-Forwarded-For and Forwarded for= chain are extended. */
+  trusts(address: string): boolean;
 }
 
+const TRUSTS_NONE = (): boolean => false;
+/** Peer addresses whose verdict is remembered; the memo starts over when full. */
+const TRUST_MEMO_ENTRIES = 4096;
+
 /**
- * Compiled once per options (a reload compiles again), so a request only asks the BlockList.
- * Entries: IPv4 or IPv6 addresses, or CIDR blocks (10.0.0.0/8, fd00::/8). Throws a RangeError
- * naming the entry that is neither.
+ * Compiled once per options (a reload compiles again). Entries: IPv4 or IPv6 addresses, or CIDR
+ * blocks (10.0.0.0/8, fd00::/8); a RangeError names an entry that is neither. BlockList.check
+ * costs microseconds (a native call and a SocketAddress), and peers repeat (keep-alive, a few
+ * edges in front of a shield): each address's verdict is remembered.
  */
 export function compileForwarding(viaName: string, trustedProxies: readonly string[] = []): ForwardingPolicy {
-  if (trustedProxies.length === 0) return { viaName, trusted: undefined };
-  const trusted = new BlockList();
+  if (trustedProxies.length === 0) return { viaName, trusts: TRUSTS_NONE };
+  const list = new BlockList();
   for (const entry of trustedProxies) {
     const block = parseAddressBlock(entry);
     if (!block) throw new RangeError(`trustedProxies: "${entry}" is not an IP address or a CIDR block (a.b.c.d/n, x::y/n)`);
     const family = block.family === 4 ? 'ipv4' : 'ipv6';
-    if (block.prefix === undefined) trusted.addAddress(block.address, family);
-    else trusted.addSubnet(block.address, block.prefix, family);
+    if (block.prefix === undefined) list.addAddress(block.address, family);
+    else list.addSubnet(block.address, block.prefix, family);
   }
-  return { viaName, trusted };
+  const memo = new Map<string, boolean>();
+  return {
+    viaName,
+    trusts(address) {
+      let verdict = memo.get(address);
+      if (verdict === undefined) {
+        const family = isIP(address);
+        verdict = family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+        if (memo.size >= TRUST_MEMO_ENTRIES) memo.clear();
+        memo.set(address, verdict);
+      }
+      return verdict;
+    },
+  };
 }
 
 /** An address or a CIDR block, or undefined when the text is neither. */
@@ -116,7 +134,7 @@ export function upstreamRequestHeaders(ex: Exchange, policy: ForwardingPolicy, d
  */
 export function addForwardingFields(out: HeaderMap, req: IncomingMessage, host: string | undefined, policy: ForwardingPolicy): void {
   const peer = peerAddress(req);
-  const trusted = peer !== undefined && policy.trusted !== undefined && policy.trusted.check(peer, isIP(peer) === 6 ? 'ipv6' : 'ipv4');
+  const trusted = peer !== undefined && policy.trusts(peer);
   const self = `for=${forwardedNode(peer)}${host !== undefined ? `;host=${forwardedValue(host)}` : ''};proto=http`;
   const clientForwarded = trusted ? req.headers['forwarded'] : undefined;
   const chain = clientForwarded !== undefined ? forwardedForChain(clientForwarded) : '';

@@ -44,15 +44,20 @@ for (const row of BLOCKS) {
   });
 }
 
-test('compileForwarding: no list, no BlockList; a list answers addresses and blocks of both families', () => {
-  assert.equal(compileForwarding('n').trusted, undefined);
-  const { trusted } = compileForwarding('n', ['192.0.2.1', '10.0.0.0/8', 'fd00::/8', '::1']);
-  assert.ok(trusted);
-  assert.equal(trusted.check('192.0.2.1', 'ipv4'), true);
-  assert.equal(trusted.check('192.0.2.2', 'ipv4'), false);
-  assert.equal(trusted.check('10.200.3.4', 'ipv4'), true);
-  assert.equal(trusted.check('fd12::5', 'ipv6'), true);
-  assert.equal(trusted.check('::1', 'ipv6'), true);
-  assert.equal(trusted.check('2001:db8::1', 'ipv6'), false);
+test('compileForwarding: no list trusts nobody; a list answers addresses and blocks of both families, the same when asked again', () => {
+  assert.equal(compileForwarding('n').trusts('127.0.0.1'), false);
+  const policy = compileForwarding('n', ['192.0.2.1', '10.0.0.0/8', 'fd00::/8', '::1']);
+  for (let round = 0; round < 2; round++) {
+    assert.equal(policy.trusts('192.0.2.1'), true);
+    assert.equal(policy.trusts('192.0.2.2'), false);
+    assert.equal(policy.trusts('10.200.3.4'), true);
+    assert.equal(policy.trusts('fd12::5'), true);
+    assert.equal(policy.trusts('::1'), true);
+    assert.equal(policy.trusts('2001:db8::1'), false);
+    assert.equal(policy.trusts('not-an-address'), false);
+  }
+  // More distinct peers than the memo holds: verdicts stay right after it starts over.
+  for (let i = 0; i < 5000; i++) assert.equal(policy.trusts(`10.0.${i >> 8}.${i & 255}`), true);
+  assert.equal(policy.trusts('192.0.2.2'), false);
   assert.throws(() => compileForwarding('n', ['10.0.0.0/8', 'nope']), /trustedProxies: "nope"/);
 });
