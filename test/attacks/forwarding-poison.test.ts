@@ -242,6 +242,20 @@ describe('trusted downstream proxies', () => {
     assert.throws(() => createProxyNode({ origin: 'http://127.0.0.1:1', trustedProxies: ['10.0.0.0/33'] }), /trustedProxies/);
   });
 
+  test('a reload takes a new trusted list; an invalid one is refused and the running one kept', async () => {
+    await withEdge({}, async ({ url, origin, node }) => {
+      await getWithHost(url, '/r1', 'www.example.test', CLIENT);
+      assert.equal(origin.seen[0]?.['x-forwarded-for'], '127.0.0.1');
+      node.reconfigure({ ...node.options, trustedProxies: ['127.0.0.1'] });
+      await getWithHost(url, '/r2', 'www.example.test', CLIENT);
+      assert.equal(origin.seen[1]?.['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+      assert.throws(() => node.reconfigure({ ...node.options, trustedProxies: ['edge.internal'] }), /trustedProxies/);
+      assert.deepEqual(node.options.trustedProxies, ['127.0.0.1']);
+      await getWithHost(url, '/r3', 'www.example.test', CLIENT);
+      assert.equal(origin.seen[2]?.['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    });
+  });
+
   test('edge → shield → origin: the shield trusts the edge, the origin sees the client\'s Host and the whole chain, never the attacker\'s fields', async () => {
     const origin = await naiveOrigin();
     const shield = createProxyNode({ origin: origin.url, cacheName: 'shield', trustedProxies: ['127.0.0.1'] });
