@@ -14,6 +14,7 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
       weight: o.weight,
       timeouts: { connectMs: o.timeouts.connectMs, headersMs: o.timeouts.headersMs, bodyMs: o.timeouts.bodyMs },
       maxConnections: o.maxConnections,
+      hostHeader: o.hostHeader,
     })),
     pool: {
       balancing: config.balancing,
@@ -41,6 +42,7 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
     requestTimeoutMs: config.limits.requestTimeoutMs,
     headersTimeoutMs: config.limits.headersTimeoutMs,
     keepAliveTimeoutMs: config.limits.keepAliveTimeoutMs,
+    trustedProxies: [...config.forwarding.trustedProxies],
   };
 }
 

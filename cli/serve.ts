@@ -28,6 +28,8 @@ import { proxyOptionsFrom, signingFrom } from './from-config.js';
 import { announceListening, ignoreRepeatedStopSignals, leaveCluster, runPrimary, workerCount, workerRole } from './workers.js';
 
 const MODES: readonly ConsistencyMode[] = ['ttl', 'callback', 'validate'];
+/** The Host the demo's edges send to their shield, as one site served by both. */
+const DEMO_SITE = 'demo.mini-cdn.test';
 
 function busFor(redisUrl: string | undefined, signing: SigningKeys, namespace?: string): InvalidationBus {
   return createBus({ ...DEFAULT_BUS_OPTIONS, namespace: namespace ?? process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, signing, redisUrl });
@@ -306,12 +308,16 @@ export async function runDemo(args: string[]): Promise<number> {
   const publisherBus = busFor(redisUrl, signing, namespace);
   const publisher = createPublisher({ bus: publisherBus });
   publishChanges(origin, publisher, originUrl);
-  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'mini-cdn-shield' }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000 });
+  // The shield trusts its edges (all on loopback here): the origin sees the clients' addresses.
+  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'mini-cdn-shield', trustedProxies: ['127.0.0.1', '::1'] }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000 });
   const shieldUrl = await shield.start(at(2));
   const edges: EdgeNode[] = [];
   for (const name of ['edge-a', 'edge-b']) {
     // Edge A has the admin API, and with it /metrics.
-    const edge = createEdgeNode({ id: name, proxy: { origin: shieldUrl, cacheName: `mini-cdn-${name}` }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000, metrics: name === 'edge-a' });
+    // Edges pass the client's Host on, and the shield keys on it. Real edges share one site name
+    // (DNS); these two differ by port, so they send the shield one name of the demo's own.
+    const toShield = [{ url: shieldUrl, weight: 1, hostHeader: DEMO_SITE }];
+    const edge = createEdgeNode({ id: name, proxy: { origin: shieldUrl, origins: toShield, cacheName: `mini-cdn-${name}` }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000, metrics: name === 'edge-a' });
     edges.push(edge);
   }
   const [edgeA, edgeB] = edges as [EdgeNode, EdgeNode];

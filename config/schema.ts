@@ -2,6 +2,7 @@
 // in the names), and the rules that tie keys together. Objects are strict: an unknown key is an
 // error at its path; a group left out is its defaults (`.prefault({})`). Plain types only: the
 // CLI maps a Config onto the proxy's and the bus's options.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const int = (min: number) => z.number().int().min(min);
@@ -23,6 +24,20 @@ function checkOriginUrl(value: string, ctx: z.core.$RefinementCtx<string>): void
   if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `must be http:// or https://, got ${url.protocol}//` });
   else if (url.pathname !== '/' || url.search || url.hash) ctx.addIssue({ code: 'custom', message: `must have no path, query or fragment (only scheme, host and port), got "${value}"` });
   else if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not carry credentials' });
+}
+
+/** A Host field value: a reg-name or IPv4 address, or a bracketed IPv6 address, and an optional port. */
+function checkHostHeader(value: string, ctx: z.core.$RefinementCtx<string>): void {
+  if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/.test(value)) ctx.addIssue({ code: 'custom', message: `must be a host name or address with an optional :port, got "${value}"` });
+}
+
+/** An IPv4 or IPv6 address, or a CIDR block of one. */
+function checkAddressBlock(value: string, ctx: z.core.$RefinementCtx<string>): void {
+  const [address = '', prefix, extra] = value.split('/');
+  const family = isIP(address);
+  const bits = family === 4 ? 32 : 128;
+  const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+  if (family === 0 || !prefixOk || extra !== undefined) ctx.addIssue({ code: 'custom', message: `must be an IP address or a CIDR block (10.0.0.0/8, fd00::/8), got "${value}"` });
 }
 
 function checkRedisUrl(value: string, ctx: z.core.$RefinementCtx<string>): void {
@@ -56,7 +71,7 @@ const originSchema = z.strictObject({
   weight: positiveInt(1),
   timeouts: z.strictObject({ connectMs: positiveInt(5_000), headersMs: positiveInt(30_000), bodyMs: positiveInt(30_000) }).prefault({}),
   maxConnections: positiveInt(128),
-  hostHeader: z.string().min(1).nullable().default(null),
+  hostHeader: z.string().min(1).superRefine(checkHostHeader).nullable().default(null),
 });
 
 const healthCheckSchema = z.strictObject({
@@ -182,7 +197,7 @@ const rootSchema = z.strictObject({
   logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info'), accessLog: z.boolean().default(true) }).prefault({}),
   workers: z.union([int(1), z.literal('auto')], { error: 'must be a positive whole number or "auto"' }).default(1).describe('Worker processes: a number, or "auto" for one per CPU.'),
   limits: limitsSchema.prefault({}).describe('Bounds on incoming requests.'),
-  forwarding: z.strictObject({ trustedProxies: z.array(z.string().min(1)).default([]) }).prefault({}).describe('Downstream proxies whose X-Forwarded-For this edge extends.'),
+  forwarding: z.strictObject({ trustedProxies: z.array(z.string().min(1).superRefine(checkAddressBlock)).default([]) }).prefault({}).describe('Downstream proxies whose X-Forwarded-For this edge extends.'),
   shutdown: z.strictObject({ graceMs: nonNegativeInt(10_000) }).prefault({}).describe('How long in-flight requests may finish on shutdown.'),
 });
 

@@ -21,7 +21,7 @@ import { emptyStats } from './context.js';
 import type { EngineStats, NodeContext } from './context.js';
 import { storableRequestOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
-import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
+import { compileForwarding, downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { refreshWithHead } from './head-refresh.js';
 import { NO_CALLBACKS } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
@@ -68,6 +68,7 @@ export class CacheEngine {
     this.ctx = {
       options,
       labels: { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl },
+      forwarding: compileForwarding(options.cacheName, options.trustedProxies),
       cache,
       client,
       counters: emptyStats(),
@@ -90,10 +91,12 @@ export class CacheEngine {
    * store, the origin pool and the listening socket stay: those need a restart.
    */
   updateOptions(options: ProxyOptions): void {
+    const forwarding = compileForwarding(options.cacheName, options.trustedProxies);
     const routes = compileRoutes(options.routes);
     this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
     this.ctx.options = options;
     this.ctx.labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
+    this.ctx.forwarding = forwarding;
     this.fetchContext.freshness = options.freshness;
   }
 
@@ -235,7 +238,7 @@ export class CacheEngine {
   }
 
   private startFetch(ex: Exchange, key: string, stale: StaleCopy | undefined, register: boolean, interim: boolean): SharedFetch {
-    const upstreamHeaders = upstreamRequestHeaders(ex, this.ctx.options.cacheName, true, this.ctx.hooks.upstreamFields());
+    const upstreamHeaders = upstreamRequestHeaders(ex, this.ctx.forwarding, true, this.ctx.hooks.upstreamFields());
     if (stale) Object.assign(upstreamHeaders, revalidationHeaders(stale.entry.headers));
     const fetch = new SharedFetch(
       key,

@@ -2,6 +2,7 @@
 // the counters, and invalidation. Built once by the engine.
 import type { VariantCache } from '../store/variant-cache.js';
 import type { Upstream } from '../upstream/origin-pool.js';
+import type { ForwardingPolicy } from './forwarding.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
 import type { ResponseLabels } from './respond.js';
 
@@ -30,6 +31,8 @@ export interface NodeContext {
   /** Replaced as a whole by a reload (reconfigure), never mutated in place. */
   options: ProxyOptions;
   labels: ResponseLabels;
+  /** Via name and trusted proxies, compiled from the options (replaced with them). */
+  forwarding: ForwardingPolicy;
   readonly cache: VariantCache;
   /** Replaced by a reload that changes the origins. */
   client: Upstream;

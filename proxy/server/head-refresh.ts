@@ -19,7 +19,7 @@ import type { StaleCopy } from './shared-fetch.js';
 export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: StaleCopy, status: CacheStatusFields): Promise<void> {
   ctx.counters.revalidations++;
   let upstream: UpstreamResponse;
-  const sent = upstreamRequestHeaders(ex, ctx.options.cacheName, true, ctx.hooks.upstreamFields());
+  const sent = upstreamRequestHeaders(ex, ctx.forwarding, true, ctx.hooks.upstreamFields());
   try {
     upstream = await ctx.client.request({ method: 'HEAD', path: ex.path, headers: sent });
   } catch (err) {

@@ -46,6 +46,11 @@ export interface ProxyOptions {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /**
+   * Downstream proxies (addresses or CIDR blocks) whose X-Forwarded-For and Forwarded for= chain
+   * this node extends; any other peer's are replaced. A shield lists its edges here.
+   */
+  trustedProxies: string[];
 }
 
 export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
@@ -69,6 +74,7 @@ export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   requestTimeoutMs: 60_000,
   headersTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
+  trustedProxies: [],
 };
 
 /** Defaults, overridden by what the caller gives; nested groups merge one level deep. */

@@ -32,7 +32,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
   });
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
   let upstream: UpstreamResponse;
-  const sent = upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields());
+  const sent = upstreamRequestHeaders(ex, ctx.forwarding, false, ctx.hooks.upstreamFields());
   try {
     upstream = await ctx.client.request({
       method: ex.method,

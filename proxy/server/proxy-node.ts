@@ -11,6 +11,7 @@ import { watchResponse } from './access-log.js';
 import type { AccessRecord } from './access-log.js';
 import { CacheEngine } from './cache-engine.js';
 import { createExchange } from './exchange.js';
+import { compileForwarding } from './forwarding.js';
 import { NO_CALLBACKS, resolveProxyOptions } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
 import { sendError } from './respond.js';
@@ -74,6 +75,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
   const engine = new CacheEngine(resolved, cache, client, hooks);
   let options = resolved;
   let routes = compileRoutes(options.routes);
+  let forwarding = compileForwarding(options.cacheName, options.trustedProxies);
   let labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
 
   const server = http.createServer({
@@ -109,7 +111,8 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
   });
 
   // Upgrades go to the first origin: tunnels are long-lived and not balanced.
-  const upgrades = createUpgradeTunnel(options.origins?.[0]?.url ?? options.origin);
+  const firstOrigin = options.origins?.[0];
+  const upgrades = createUpgradeTunnel({ origin: firstOrigin?.url ?? options.origin, hostHeader: firstOrigin?.hostHeader ?? undefined, forwarding: () => forwarding });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => upgrades.handle(req, socket, head));
 
   // A reverse proxy does not open tunnels.
@@ -143,6 +146,8 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     },
     reconfigure(next) {
       const fresh = resolveProxyOptions(next);
+      // An invalid trusted-proxy list throws here, before anything has changed.
+      const nextForwarding = compileForwarding(fresh.cacheName, fresh.trustedProxies);
       // Origins and how they are reached: a new pool takes new requests; the old one drains.
       if (UPSTREAM_SETTINGS.some((name) => changed(fresh, options, name))) {
         const old = client;
@@ -156,6 +161,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
       server.keepAliveTimeout = fresh.keepAliveTimeoutMs;
       const needRestart = RESTART_SETTINGS.filter((name) => changed(fresh, resolved, name));
       options = fresh;
+      forwarding = nextForwarding;
       routes = compileRoutes(fresh.routes);
       labels = { cacheName: fresh.cacheName, forwardCdnCacheControl: fresh.forwardCdnCacheControl };
       engine.updateOptions(fresh);

@@ -71,7 +71,7 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
   ctx.counters.misses++;
   const { res } = ex;
   let upstream: UpstreamResponse;
-  const sent = upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields());
+  const sent = upstreamRequestHeaders(ex, ctx.forwarding, false, ctx.hooks.upstreamFields());
   try {
     upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: sent, onInfo: relayInterim(res) });
   } catch (err) {

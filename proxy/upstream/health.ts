@@ -6,7 +6,8 @@
 // - active checks: a GET of a health path every `intervalMs`, on a dispatcher of its own so a
 //   check never waits in the data pool's queue and never outlives `timeoutMs`. 2xx and 3xx are a
 //   success; `unhealthyAfter` failures in a row mark the origin unhealthy, `healthyAfter`
-//   successes in a row bring it back.
+//   successes in a row bring it back. A check sends the origin's hostHeader as Host when it has
+//   one (a name-based virtual host answers it like the real requests), else the origin's authority.
 import { Agent, request } from 'undici';
 
 export interface PassiveEjectionOptions {
@@ -110,6 +111,8 @@ export class OriginHealth {
 export interface HealthTarget {
   /** Scheme, host and port of the origin. */
   origin: string;
+  /** The origin's hostHeader; without one, the check's Host is the origin's own authority. */
+  host?: string | undefined;
   health: OriginHealth;
 }
 
@@ -154,20 +157,20 @@ export class ActiveHealthChecks {
   private check(target: HealthTarget): void {
     if (this.stopped || this.running.has(target)) return;
     this.running.add(target);
-    void this.probe(target.origin).then((ok) => {
+    void this.probe(target.origin, target.host).then((ok) => {
       this.running.delete(target);
       if (!this.stopped) target.health.recordCheck(ok, this.options);
     });
   }
 
   /** One GET of the health path; never rejects, never lasts past timeoutMs. */
-  private async probe(origin: string): Promise<boolean> {
+  private async probe(origin: string, host: string | undefined): Promise<boolean> {
     try {
       const path = this.options.path.startsWith('/') ? this.options.path : `/${this.options.path}`;
       const res = await request(origin + path, {
         method: 'GET',
         dispatcher: this.agent,
-        headers: { 'user-agent': 'mini-cdn-health-check' },
+        headers: host === undefined ? { 'user-agent': 'mini-cdn-health-check' } : { 'user-agent': 'mini-cdn-health-check', host },
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       await res.body.dump();

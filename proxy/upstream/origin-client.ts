@@ -17,6 +17,8 @@ export interface OriginClientOptions {
   connections: number;
   keepAliveTimeoutMs: number;
   maxResponseHeaderBytes: number;
+  /** Host sent to this origin instead of the client's (origins[].hostHeader); also what health checks send. */
+  hostHeader?: string;
 }
 
 export const DEFAULT_ORIGIN_CLIENT: Omit<OriginClientOptions, 'origin'> = {
@@ -54,12 +56,15 @@ const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
 
 export class OriginClient {
   readonly origin: string;
+  /** The Host this origin gets, when it is not the client's. */
+  readonly hostHeader: string | undefined;
   private readonly pool: Pool;
   private readonly options: OriginClientOptions;
 
   constructor(options: OriginClientOptions) {
     this.options = options;
     this.origin = new URL(options.origin).origin;
+    this.hostHeader = options.hostHeader;
     this.pool = new Pool(this.origin, {
       connections: options.connections,
       connectTimeout: options.connectTimeoutMs,
@@ -91,7 +96,9 @@ export class OriginClient {
       sent = this.pool.request({
         method: req.method as Dispatcher.HttpMethod,
         path: req.path,
-        headers: req.headers as Record<string, string | string[]>,
+        // undici sends a `host` field as the request's Host (else the origin's authority). A copy,
+        // not a change in place: the pool may send the same fields to an origin without override.
+        headers: (this.hostHeader === undefined ? req.headers : { ...req.headers, host: this.hostHeader }) as Record<string, string | string[]>,
         body: req.body ?? null,
         signal: req.signal ?? null,
         ...(req.onInfo ? { onInfo: (info: { statusCode: number; headers: Record<string, string | string[]> }) => req.onInfo?.(info.statusCode, info.headers) } : {}),

@@ -32,6 +32,8 @@ export interface PoolOrigin {
   weight: number;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
   maxConnections?: number;
+  /** Host sent to this origin (and its health checks) instead of the client's; null or absent: the client's. */
+  hostHeader?: string | null;
 }
 
 export interface OriginPoolOptions {
@@ -195,12 +197,13 @@ export class OriginPool {
         headersTimeoutMs: o.timeouts?.headersMs ?? defaults.headersTimeoutMs,
         bodyTimeoutMs: o.timeouts?.bodyMs ?? defaults.bodyTimeoutMs,
         connections: o.maxConnections ?? defaults.connections,
+        ...(o.hostHeader ? { hostHeader: o.hostHeader } : {}),
       });
       return { url: client.origin, weight: o.weight, client, health: new OriginHealth(options.passiveEjection), inFlight: 0, requests: 0, failures: 0 };
     });
     this.balancer = new Balancer(options.balancing, this.members.length);
     this.views = this.members.map(() => ({ weight: 0, inFlight: 0, available: false }));
-    this.checks = options.healthCheck ? new ActiveHealthChecks(this.members.map((m) => ({ origin: m.url, health: m.health })), options.healthCheck) : undefined;
+    this.checks = options.healthCheck ? new ActiveHealthChecks(this.members.map((m) => ({ origin: m.url, host: m.client.hostHeader, health: m.health })), options.healthCheck) : undefined;
   }
 
   /** Begins the active health checks, if configured. */

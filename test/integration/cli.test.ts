@@ -49,6 +49,11 @@ test('mini-cdn origin and mini-cdn edge serve and cache, and stop on SIGTERM', a
     assert.equal(miss.cacheStatus.fwd, 'uri-miss');
     const hit = await fetchFrom(edge.url, 'GET', '/news');
     assert.equal(hit.cacheStatus.hit, true);
+    // Flags get the defaults: the client's Host goes to the origin, no downstream proxy is trusted.
+    const echo = JSON.parse((await fetchFrom(edge.url, 'GET', '/echo', { headers: { host: 'www.example.test', 'x-forwarded-for': '203.0.113.7' } })).text) as { headers: Record<string, string> };
+    assert.equal(echo.headers['host'], 'www.example.test');
+    assert.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(echo.headers['forwarded'], 'for=127.0.0.1;host=www.example.test;proto=http');
   } finally {
     assert.equal(await stop(edge.child), 0);
     assert.equal(await stop(origin.child), 0);
@@ -60,7 +65,14 @@ test('mini-cdn demo prints its URLs and curl lines', async () => {
   try {
     await fetchFrom(demo.url, 'GET', '/');
     assert.match(demo.output(), /origin\s+http:\/\/127\.0\.0\.1:\d+/);
+    for (let i = 0; i < 100 && !/edge B\s+http/.test(demo.output()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.match(demo.output(), /curl/);
+    // As the curl lines say: edge B's miss is a hit at the shield, which edge A filled.
+    const edgeUrl = (name: string): string => (new RegExp(`${name}\\s+(http://\\S+)`).exec(demo.output()) as RegExpExecArray)[1] as string;
+    await fetchFrom(edgeUrl('edge A'), 'GET', '/news');
+    const fromB = await fetchFrom(edgeUrl('edge B'), 'GET', '/news');
+    assert.equal(fromB.cacheStatus.fwd, 'uri-miss');
+    assert.match(String(fromB.headers['cache-status']), /mini-cdn-shield; hit/);
   } finally {
     assert.equal(await stop(demo.child), 0);
   }

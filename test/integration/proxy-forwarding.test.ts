@@ -35,13 +35,18 @@ describe('request fields (RFC 9110 §7.6)', () => {
     assert.equal(echo.headers['x-kept'], 'yes');
   });
 
-  test('Via and X-Forwarded-For / -Proto / -Host are added', async () => {
+  test('Via is appended to; Forwarded and X-Forwarded-For / -Proto / -Host / -Port are the proxy\'s own; Host is the client\'s', async () => {
     const res = await stack.get('/echo', { 'x-forwarded-for': '203.0.113.9', via: '1.1 other' });
     const echo = JSON.parse(res.text) as Echo;
+    const { host, port } = new URL(stack.proxyUrl);
     assert.equal(echo.headers['via'], '1.1 other, 1.1 mini-cdn');
-    assert.equal(echo.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+    // The client is no trusted proxy (trustedProxies is empty): its X-Forwarded-For is replaced.
+    assert.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(echo.headers['forwarded'], `for=127.0.0.1;host="${host}";proto=http`);
     assert.equal(echo.headers['x-forwarded-proto'], 'http');
-    assert.equal(echo.headers['x-forwarded-host'], new URL(stack.proxyUrl).host);
+    assert.equal(echo.headers['x-forwarded-host'], host);
+    assert.equal(echo.headers['x-forwarded-port'], port);
+    assert.equal(echo.headers['host'], host);
     assert.match(String(res.headers['via']), /1\.1 mini-cdn$/);
   });
 

@@ -7,6 +7,7 @@ import { ConfigError, defaultConfig, parseConfigText, type Config, type ConfigPr
 import { jsonSchema } from '../../config/schema-export.js';
 import { STATIC_CONTENT_TYPES } from '../../config/schema.js';
 import { schemaFileText } from '../../config/write-schema.js';
+import { proxyOptionsFrom } from '../../cli/from-config.js';
 
 const repoFile = (path: string): string => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
 const NO_ENV = {};
@@ -66,6 +67,14 @@ test('a cache smaller than the default object limit takes objects up to its own 
     const c = parseConfigText(text, 'yaml', 'x.yaml', NO_ENV);
     assert.deepEqual([c.cache.maxBytes, c.cache.maxObjectBytes], [maxBytes, maxObjectBytes], text);
   }
+});
+
+test('origins[].hostHeader and forwarding.trustedProxies reach the proxy options; addresses, CIDR blocks and host:port are accepted', () => {
+  const c = yaml('origins:\n  - url: http://a\n    hostHeader: www.example.test:8080\n  - url: http://b\n    hostHeader: "[::1]:80"\n  - url: http://c\nforwarding:\n  trustedProxies: [127.0.0.1, 10.0.0.0/8, "::1", "fd00::/8"]\n');
+  const options = proxyOptionsFrom(c);
+  assert.deepEqual(options.origins?.map((o) => o.hostHeader), ['www.example.test:8080', '[::1]:80', null]);
+  assert.deepEqual(options.trustedProxies, ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+  assert.deepEqual(proxyOptionsFrom(defaultConfig(NO_ENV)).trustedProxies, []);
 });
 
 test('an empty YAML file, and one of comments only, is the defaults', () => {
@@ -141,6 +150,9 @@ const INVALID: { name: string; text: string; path: string; line: number; message
   { name: 'unknown key inside health check', text: 'healthCheck:\n  every: 5\n', path: 'healthCheck.every', line: 2 },
   { name: 'headers timeout above request timeout', text: 'limits:\n  requestTimeoutMs: 1000\n  headersTimeoutMs: 2000\n', path: 'limits.headersTimeoutMs', line: 3 },
   { name: 'heuristic fraction above 1', text: 'cache: { heuristicFraction: 2 }\n', path: 'cache.heuristicFraction', line: 1 },
+  { name: 'origin hostHeader with a space', text: 'origins:\n  - url: http://a\n    hostHeader: "a b"\n', path: 'origins[0].hostHeader', line: 3, message: /host name/ },
+  { name: 'trusted proxy not an address', text: 'forwarding:\n  trustedProxies: [10.0.0.1, edge.internal]\n', path: 'forwarding.trustedProxies[1]', line: 2, message: /IP address or a CIDR/ },
+  { name: 'trusted proxy prefix too long', text: 'forwarding:\n  trustedProxies:\n    - 10.0.0.0/33\n', path: 'forwarding.trustedProxies[0]', line: 3, message: /CIDR/ },
   { name: 'document is a list', text: '- a\n- b\n', path: '', line: 1, message: /expected object/ },
 ];
 
