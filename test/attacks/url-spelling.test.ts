@@ -36,8 +36,12 @@ async function countingOrigin(): Promise<{ url: string; count(method: string, ta
       if (req.method === 'GET' || req.method === 'HEAD') {
         res.writeHead(200, { 'cache-control': 'max-age=600', 'content-type': 'text/plain' });
         res.end(`body of ${req.url ?? ''}`);
+      } else if (req.headers['x-content-location'] !== undefined) {
+        // A POST response that says it is the representation of the URL it names (RFC 9111 §4).
+        res.writeHead(200, { 'cache-control': 'max-age=600', 'content-location': String(req.headers['x-content-location']), 'content-type': 'text/plain' });
+        res.end(`posted to ${req.url ?? ''}`);
       } else {
-        res.writeHead(204);
+        res.writeHead(204, req.headers['x-location'] === undefined ? {} : { location: String(req.headers['x-location']) });
         res.end();
       }
     });
@@ -191,11 +195,36 @@ describe('invalidation by unsafe methods (RFC 9111 §4.4)', () => {
         await primed(path);
         const reply = method === 'POST' ? await send(edgeUrl, method, target, { 'content-type': 'text/plain' }, 'x') : await send(edgeUrl, method, target);
         assert.equal(reply.status, 204);
-        assert.equal(origin.count(method, path), 1, `the origin got ${method} ${path}`);
         assert.equal((await send(edgeUrl, 'GET', path)).cacheStatus.fwd, 'uri-miss', `${method} ${target} invalidated ${path}`);
+        assert.equal(origin.count(method, path), 1, `the origin got ${method} ${path}`);
       });
     }
   }
+});
+
+describe('invalidation of the URLs a response names, and a POST answer stored for GET', () => {
+  for (const field of ['location', 'content-location'] as const) {
+    test(`a ${field === 'location' ? 'Location' : 'Content-Location'} spelled '/x/../%70' invalidates '/p' (RFC 9111 §4.4)`, async () => {
+      const { path } = spellingsOf();
+      const other = spellingsOf().path;
+      await primed(path);
+      const spelled = `/x/../%${path.charCodeAt(1).toString(16)}${path.slice(2)}`;
+      if (field === 'location') await send(edgeUrl, 'POST', other, { 'x-location': spelled }, 'x');
+      else await send(edgeUrl, 'DELETE', other, { 'x-content-location': `http://${new URL(edgeUrl).host}${spelled}` });
+      assert.equal((await send(edgeUrl, 'GET', path)).cacheStatus.fwd, 'uri-miss', `${field}: ${spelled} invalidated ${path}`);
+    });
+  }
+
+  test("a POST answer whose Content-Location spells the request's URL another way is stored for GET (RFC 9111 §4)", async () => {
+    const { path } = spellingsOf();
+    const reply = await send(edgeUrl, 'POST', path, { 'x-content-location': `/./${path.slice(1)}?` }, 'x');
+    assert.equal(reply.status, 200);
+    const gets = origin.count('GET', path);
+    const hit = await send(edgeUrl, 'GET', path);
+    assert.equal(hit.cacheStatus.hit, true);
+    assert.equal(hit.text, `posted to ${path}`);
+    assert.equal(origin.count('GET', path), gets, 'the GET did not reach the origin');
+  });
 });
 
 async function postPurge(body: object): Promise<void> {
