@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { ERROR_CODES, MiniCdnError } from '../common/errors.js';
 import type { ErrorCode } from '../common/errors.js';
+import { canonicalTarget } from '../proxy/server/canonical-target.js';
 import { publishInvalidation } from './bus/receipts.js';
 import type { InvalidationRequest } from './bus/types.js';
 import type { EdgeNode } from './edge-node.js';
@@ -58,7 +59,9 @@ export function createAdminServer(edge: EdgeNode, options: { token: string }): A
     if (req.method === 'PURGE') {
       if (!pathname.startsWith('/')) throw new MiniCdnError('MCDN_INVALIDATION_INVALID', 'PURGE takes a path starting with /');
       const { kept, controls } = splitQuery(query, PURGE_CONTROLS);
-      return purge(res, { urls: [`${ANY_HOST}${pathname}${kept === '' ? '' : `?${kept}`}`], soft: controls.get('soft') === '1' }, controls.get('wait'));
+      // Canonical before it becomes a URL, so the URL parser finds nothing to rewrite (a backslash would become '/').
+      const path = canonicalTarget(kept === '' ? pathname : `${pathname}?${kept}`);
+      return purge(res, { urls: [`${ANY_HOST}${path}`], soft: controls.get('soft') === '1' }, controls.get('wait'));
     }
     return sendJson(res, 404, { error: 'not found', routes: ['POST /purge', 'PURGE /path', 'GET /edges', 'GET /stats', 'GET /metrics', 'GET /healthz'] });
   }

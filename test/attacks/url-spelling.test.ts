@@ -268,6 +268,17 @@ describe('admin purges name a path, never a host', () => {
     assert.equal((await send(edgeUrl, 'GET', path)).cacheStatus.hit, true);
   });
 
+  test("PURGE /a\\b removes the entry of '/a\\b' (stored as '/a%5Cb'), not '/a/b'", async () => {
+    const { path } = spellingsOf();
+    const slashed = `${path}/b`;
+    const backslashed = `${path}\\b`;
+    await primed(backslashed);
+    await primed(slashed);
+    await adminPurge(backslashed);
+    assert.equal((await send(edgeUrl, 'GET', `${path}%5cb`)).cacheStatus.fwd, 'uri-miss', `${backslashed} is purged`);
+    assert.equal((await send(edgeUrl, 'GET', slashed)).cacheStatus.hit, true, `${slashed} is not purged`);
+  });
+
   test('PURGE keeps a query spelled with encodings and plus signs as it is (soft and wait are removed)', async () => {
     const { path } = spellingsOf();
     const purged = `${path}?q=a+b&r=%2F&soft=1`;
