@@ -5,6 +5,7 @@ export const ERROR_CODES = {
   // Requests from clients
   MCDN_REQUEST_INVALID: { status: 400, summary: 'The request is malformed and was not forwarded.' },
   MCDN_URI_TOO_LONG: { status: 414, summary: 'The request target is longer than the configured limit.' },
+  MCDN_BODY_TOO_LARGE: { status: 413, summary: 'A request body is larger than the limit (admin API purge bodies: 64 KiB).' },
   MCDN_METHOD_NOT_ALLOWED: { status: 405, summary: 'The method cannot be proxied (CONNECT).' },
   MCDN_ONLY_IF_CACHED: { status: 504, summary: 'only-if-cached was requested and no usable stored response exists.' },
   // The origin

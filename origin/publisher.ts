@@ -39,6 +39,11 @@ export function createPublisher(options: PublisherOptions): Publisher {
  */
 export function publishChanges(origin: DemoOrigin, publisher: Publisher, baseUrl: string, onError: (err: unknown) => void = () => undefined): () => void {
   return origin.onChange((path) => {
-    publisher.invalidate({ urls: [new URL(path, baseUrl).href] }).catch(onError);
+    publisher.invalidate({ urls: [urlOfPath(baseUrl, path)] }).catch(onError);
   });
+}
+
+/** The base URL's origin with the path appended: '//a//b' is a path, not a protocol-relative URL of host 'a'. */
+function urlOfPath(baseUrl: string, path: string): string {
+  return path.startsWith('/') ? new URL(baseUrl).origin + path : new URL(path, baseUrl).href;
 }

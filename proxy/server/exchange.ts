@@ -5,6 +5,7 @@ import { MiniCdnError } from '../../common/errors.js';
 import { forwardedView } from '../policy/index.js';
 import type { StorableRequest } from '../policy/index.js';
 import type { HeaderMap } from '../types.js';
+import { canonicalTarget } from './canonical-target.js';
 import type { ConsistencyMode } from './options.js';
 import { keyExtras, keyPath, routeFor } from './routes.js';
 import type { Route } from './routes.js';
@@ -13,7 +14,11 @@ export interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
   method: string;
-  /** Path and query as sent, starting with '/' (or '*' for OPTIONS). */
+  /**
+   * Path and query in their one spelling (canonical-target.ts), starting with '/' (or '*' for
+   * OPTIONS): what is keyed, matched against routes and purges, and forwarded, so what is stored
+   * is what the origin was asked for.
+   */
   path: string;
   /** Lower-case host[:port] the client asked for. */
   host: string;
@@ -48,7 +53,7 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, routes
   let path: string;
   let host: string;
   if (target.startsWith('/')) {
-    path = target;
+    path = canonicalTarget(target);
     host = normalizeHost(req.headers.host ?? '');
   } else if (target === '*' && method === 'OPTIONS') {
     path = '*';
@@ -61,7 +66,7 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, routes
     } catch {
       throw new MiniCdnError('MCDN_REQUEST_INVALID', 'the request target is not a valid URL');
     }
-    path = parsed.pathname + parsed.search;
+    path = canonicalTarget(parsed.pathname + parsed.search);
     host = normalizeHost(parsed.host);
   } else {
     throw new MiniCdnError('MCDN_REQUEST_INVALID', 'the request target must be an absolute path');
@@ -105,16 +110,16 @@ export function urlOf(ex: Exchange): string {
   return `http://${ex.host}${ex.path === '*' ? '/' : ex.path}`;
 }
 
-/** The URL part of the cache key: host and path with query, as the client sent them. */
+/** The URL part of the cache key: host and the canonical path with query. */
 export function primaryKeyOf(host: string, path: string): string {
   return host + path;
 }
 
-/** The cache key of an absolute URL (for invalidations by URL). */
+/** The cache key of an absolute URL (for invalidations by URL, RFC 9111 §4.4): its path in the spelling requests are keyed by. */
 export function primaryKeyOfUrl(url: string): string | undefined {
   try {
     const u = new URL(url);
-    return primaryKeyOf(normalizeHost(u.host), u.pathname + u.search);
+    return primaryKeyOf(normalizeHost(u.host), canonicalTarget(u.pathname + u.search));
   } catch {
     return undefined;
   }

@@ -89,7 +89,8 @@ function postAnswersGet(ctx: NodeContext, ex: Exchange, upstream: UpstreamRespon
   } catch {
     return false;
   }
-  if (target !== new URL(urlOf(ex)).href) return false;
+  // Compared in the spelling keys use: Content-Location '/%70' names the request's '/p'.
+  if (!target.startsWith('http:') || primaryKeyOfUrl(target) !== primaryKeyOfUrl(urlOf(ex))) return false;
   const fields = responseFields(upstream);
   if (!hasExplicitFreshness(fields, ctx.options.freshness)) return false;
   const declared = contentLength(fields);

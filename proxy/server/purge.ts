@@ -1,6 +1,9 @@
 // Which stored entries a purge names. URLs and prefixes match on path and query, whatever the
 // host (an edge fronts one site; the origin names its own URLs), tags through the tag index.
+// URLs and prefixes are read in the spelling requests are keyed by (canonical-target.ts), so a
+// purge of '/p' reaches what was asked for as '/./p' or '/%70', and a purge of '/%70' reaches '/p'.
 import type { VariantCache } from '../store/variant-cache.js';
+import { canonicalPrefix, canonicalTarget } from './canonical-target.js';
 
 /** What to invalidate; the same shape as the bus's InvalidationRequest (the proxy does not import edge/). */
 export interface PurgeRequest {
@@ -32,7 +35,7 @@ export function purgeTargets(cache: VariantCache, request: PurgeRequest, keyPath
     for (const key of cache.urlsWithPath(path)) targets.urls.add(key);
   }
   for (const prefix of request.prefixes ?? []) {
-    const path = pathOfUrl(prefix);
+    const path = prefixPathOf(prefix);
     if (path === undefined) continue;
     targets.pathPrefixes.push(path);
     for (const key of cache.urlsWithPathPrefix(path)) targets.urls.add(key);
@@ -41,13 +44,41 @@ export function purgeTargets(cache: VariantCache, request: PurgeRequest, keyPath
   return targets;
 }
 
-/** Path and query of an absolute URL, or of a path given as is. */
+/** Canonical path and query of an absolute URL, or of a path (starting with '/'). */
 export function pathOfUrl(url: string): string | undefined {
-  if (url.startsWith('/')) return url;
-  try {
-    const parsed = new URL(url);
-    return parsed.pathname + parsed.search;
-  } catch {
-    return undefined;
+  const given = rawPathOf(url);
+  return given === undefined ? undefined : canonicalTarget(given);
+}
+
+/** The canonical form of a purge prefix given as an absolute URL or a path. */
+export function prefixPathOf(prefix: string): string | undefined {
+  const given = rawPathOf(prefix);
+  return given === undefined ? undefined : canonicalPrefix(given);
+}
+
+/**
+ * Path and query as written, without the fragment. Not the URL parser's pathname: that removes a
+ * trailing dot segment and an empty query, which a prefix must keep ('/a/.' starts '/a/.well-known').
+ * A string starting with '/' is a path, so '//a//b' is the path '/a//b', never a host 'a'.
+ */
+function rawPathOf(given: string): string | undefined {
+  const url = given.trim();
+  let path: string;
+  if (url.startsWith('/')) path = url;
+  else {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return undefined;
+    }
+    const authority = url.indexOf(':') + 3;
+    if (url.slice(authority - 2, authority) !== '//') path = parsed.pathname + parsed.search;
+    else {
+      const end = url.slice(authority).search(/[/?#]/);
+      path = end < 0 ? '/' : url[authority + end] === '/' ? url.slice(authority + end) : `/${url.slice(authority + end)}`;
+    }
   }
+  const hash = path.indexOf('#');
+  return hash < 0 ? path : path.slice(0, hash);
 }
