@@ -9,7 +9,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-const MAX_KB = 1024;
+/** 32 MiB: large enough for the slow-readers scenario's 15 MB objects (one Buffer per size). */
+const MAX_KB = 32 * 1024;
 const MAX_DELAY_MS = 10_000;
 const started = new Date();
 const lastModified = started.toUTCString();

@@ -110,6 +110,17 @@ export function rssBytes(pid: number | undefined): number | undefined {
   }
 }
 
+/** The kernel's high-water mark of a process's RSS (Linux): the true peak, not only the sampled one. */
+export function peakRssBytes(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resolves once `url` answers any HTTP status; rejects after `timeoutMs`. For servers that print no URL. */
 export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -6,6 +6,7 @@ import { mixed } from './mixed.js';
 import { originOutage } from './origin-outage.js';
 import { purgePropagation } from './purge-propagation.js';
 import { redisOutage } from './redis-outage.js';
+import { slowReaders } from './slow-readers.js';
 import { stampede } from './stampede.js';
 
-export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, mixed, stampede, purgePropagation, redisOutage, originOutage];
+export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, mixed, stampede, purgePropagation, redisOutage, originOutage, slowReaders];

@@ -2,12 +2,11 @@
 // the cache, small objects with a few large ones, short-lived objects the edge revalidates and
 // client conditionals it answers with 304. Watches hit ratio, RSS and store size every second;
 // the long run is what the memory goals are defined on.
-import { readFileSync } from 'node:fs';
 import type autocannon from 'autocannon';
 import { runLoad } from '../load.js';
 import { ADMIN_TOKEN, readEdgeStats, readOriginStats, resetOrigin, startBenchOrigin, startEdge } from '../nodes.js';
 import type { Edge, EdgeStats } from '../nodes.js';
-import { rssBytes } from '../processes.js';
+import { peakRssBytes, rssBytes } from '../processes.js';
 import type { Started } from '../processes.js';
 import { fixed, judge, median } from '../stats.js';
 import type { Chart, GoalResult, Scenario, ScenarioContext, ScenarioResult, Series } from '../types.js';
@@ -137,16 +136,6 @@ function sampleEvery(edge: Edge, startedAt: number): { samples: Sample[]; stop()
       .finally(() => (busy = false));
   }, 1000);
   return { samples, stop: () => clearInterval(timer) };
-}
-
-/** The kernel's high-water mark of the edge's RSS: the true peak, not just the peak we sampled. */
-function peakRssBytes(pid: number | undefined): number | undefined {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function medianRssIn(samples: Sample[], from: number, to: number): number | undefined {

@@ -16,39 +16,53 @@ function isBoundary(boundary: string): boolean {
   return /^[0-9A-Za-z'()+_,\-./:=? ]+$/.test(boundary);
 }
 
+/** A piece of a multipart/byteranges body: delimiter and part fields (latin1 text), or stored bytes. */
+export type MultipartPiece = string | ByteRange;
+
 /**
- * RFC 9110 §14.6: a multipart/byteranges body for `ranges` of `body` (the whole representation),
- * in the order given. Each part: `--B CRLF [Content-Type CRLF] Content-Range CRLF CRLF bytes CRLF`,
- * then `--B-- CRLF`. The Content-Type line is omitted when the type is unknown. The caller
- * supplies the boundary (no randomness here); it must not occur in the body, as RFC 2046 §5.1.1
- * requires. Throws a RangeError for an invalid boundary, no ranges, or a range outside `body`.
+ * RFC 9110 §14.6: the multipart/byteranges body for `ranges` of a representation of
+ * `completeLength` bytes, in the order given, as a list of pieces to write in sequence: text
+ * (delimiters and part fields, latin1) and the ranges of the stored body, so that the caller
+ * sends views of the one stored copy rather than building the body. Each part:
+ * `--B CRLF [Content-Type CRLF] Content-Range CRLF CRLF bytes CRLF`, then `--B-- CRLF`. The
+ * Content-Type line is omitted when the type is unknown. The caller supplies the boundary (no
+ * randomness here); it must not occur in the body, as RFC 2046 §5.1.1 requires. Throws a
+ * RangeError for an invalid boundary, no ranges, or a range outside the representation.
  */
 export function multipartByteranges(
-  body: Buffer,
+  completeLength: number,
   ranges: ByteRange[],
   contentType: string | undefined,
   boundary: string,
-): { contentType: string; body: Buffer } {
+): { contentType: string; contentLength: number; pieces: MultipartPiece[] } {
   if (!isBoundary(boundary)) throw new RangeError(`multipartByteranges: invalid boundary ${JSON.stringify(boundary)}`);
   if (ranges.length === 0) throw new RangeError('multipartByteranges: no ranges');
   // RFC 9110 §14.6: each part carries the Content-Type the whole representation would have had.
   // A value with CR, LF or NUL is not a field value (RFC 9110 §5.5): treated as unknown.
   const type = contentType?.trim();
   const typeLine = type === undefined || type.length === 0 || /[\r\n\0]/.test(type) ? '' : `Content-Type: ${type}${CRLF}`;
-  const chunks: Buffer[] = [];
+  const pieces: MultipartPiece[] = [];
+  // Text is written as latin1, one byte per character (field values are latin1 strings).
+  let contentLength = 0;
+  let before = '';
   for (const range of ranges) {
-    if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start || range.end >= body.length) {
-      throw new RangeError(`multipartByteranges: range ${range.start}-${range.end} outside ${body.length} bytes`);
+    if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start || range.end >= completeLength) {
+      throw new RangeError(`multipartByteranges: range ${range.start}-${range.end} outside ${completeLength} bytes`);
     }
-    // RFC 9110 §14.6: each body part has its own Content-Range (RFC 9110 §14.4).
-    const head = `--${boundary}${CRLF}${typeLine}Content-Range: ${formatContentRange(range, body.length)}${CRLF}${CRLF}`;
-    chunks.push(Buffer.from(head, 'latin1'), body.subarray(range.start, range.end + 1), Buffer.from(CRLF, 'latin1'));
+    // RFC 9110 §14.6: each body part has its own Content-Range (RFC 9110 §14.4). The CRLF that
+    // ends the previous part's bytes travels with this part's delimiter: one write less.
+    const head = `${before}--${boundary}${CRLF}${typeLine}Content-Range: ${formatContentRange(range, completeLength)}${CRLF}${CRLF}`;
+    pieces.push(head, { start: range.start, end: range.end });
+    contentLength += head.length + range.end - range.start + 1;
+    before = CRLF;
   }
   // RFC 2046 §5.1.1: the close-delimiter.
-  chunks.push(Buffer.from(`--${boundary}--${CRLF}`, 'latin1'));
+  const close = `${CRLF}--${boundary}--${CRLF}`;
+  pieces.push(close);
+  contentLength += close.length;
   // RFC 2046 §5.1.1: a boundary that is not a token is quoted in the media type parameter.
   const parameter = isToken(boundary) ? boundary : `"${boundary}"`;
-  return { contentType: `multipart/byteranges; boundary=${parameter}`, body: Buffer.concat(chunks) };
+  return { contentType: `multipart/byteranges; boundary=${parameter}`, contentLength, pieces };
 }
 
 /**

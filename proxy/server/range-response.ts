@@ -4,7 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { evaluateRange, formatContentRange, ifRangeAllows, multipartByteranges, singleField, unsatisfiedContentRange } from '../policy/index.js';
-import type { ByteRange } from '../policy/index.js';
+import type { ByteRange, MultipartPiece } from '../policy/index.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 
 /** Answers the Range from the entry's body; false when the Range is to be ignored. */
@@ -23,12 +23,34 @@ export function sendRange(res: ServerResponse, reqHeaders: HeaderMap, entry: Cac
     sendOnePart(res, fields, first, length, entry.body.subarray(first.start, first.end + 1));
     return true;
   }
-  const multipart = multipartByteranges(entry.body, wanted.ranges, singleField(entry.headers, 'content-type'), randomBytes(12).toString('hex'));
+  const multipart = multipartByteranges(length, wanted.ranges, singleField(entry.headers, 'content-type'), randomBytes(12).toString('hex'));
   setFlatField(fields, 'content-type', multipart.contentType);
-  setFlatField(fields, 'content-length', String(multipart.body.length));
+  setFlatField(fields, 'content-length', String(multipart.contentLength));
   res.writeHead(206, fields as unknown as Record<string, string>);
-  res.end(multipart.body);
+  writePieces(res, entry.body, multipart.pieces);
   return true;
+}
+
+/**
+ * Writes the pieces in order: text as latin1, ranges as views of the stored body (never a copy,
+ * so a client that does not read holds no memory of its own), waiting for 'drain' whenever the
+ * socket's buffer is full. A client that goes away leaves the rest unwritten.
+ */
+function writePieces(res: ServerResponse, body: Buffer, pieces: MultipartPiece[]): void {
+  let next = 0;
+  const writeSome = (): void => {
+    if (res.destroyed) return;
+    res.cork();
+    let room = true;
+    while (room && next < pieces.length) {
+      const piece = pieces[next++] as MultipartPiece;
+      room = typeof piece === 'string' ? res.write(piece, 'latin1') : res.write(body.subarray(piece.start, piece.end + 1));
+    }
+    if (next === pieces.length) return void res.end(); // end() uncorks
+    res.uncork(); // what was written goes out in one writev
+    res.once('drain', writeSome);
+  };
+  writeSome();
 }
 
 /** A 206 holding one range of a representation of `completeLength` bytes. */

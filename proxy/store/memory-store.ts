@@ -2,7 +2,7 @@
 // It holds no TTL: freshness belongs to the policy, the store only bounds memory.
 import { LRUCache } from 'lru-cache';
 import type { CacheEntry } from '../types.js';
-import { entrySizeBytes } from './store.js';
+import { entrySizeBytes, ownBodies } from './store.js';
 import type { CacheStore, RemovalReason, StoreStats } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -67,6 +67,7 @@ export class MemoryStore implements CacheStore {
       this.#rejectedTooLarge++;
       return false;
     }
+    ownBodies(entry);
     this.#cache.set(key, entry, { size });
     return true;
   }

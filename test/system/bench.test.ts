@@ -2,7 +2,8 @@
 // processes (and a redis-server of its own), and the reports are written. Quick figures are not
 // judged here (timing belongs to the bench, not to tests), but the properties that do not depend
 // on timing are: one origin fetch per stampede, no purge lost across a Redis restart, every
-// receipt complete, every stale-if-error object answered while the origin is down.
+// receipt complete, every stale-if-error object answered while the origin is down, every slow
+// reader's answer begun and the reading clients answered in full while they stall.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -81,4 +82,23 @@ test('bench --quick: stampede, purges and outages keep their guarantees', async 
   assert.equal(goal(report, 'redis-outage', /purges lost/), 'met');
   assert.equal(goal(report, 'redis-outage', /gave up/), 'met');
   assert.equal(goal(report, 'origin-outage', /stale-if-error answered from stale/), 'met');
+});
+
+test('bench --quick: slow readers: RSS measured in both phases, reading clients answered in full', async () => {
+  const scenarios = ['slow-readers'];
+  const { code, stderr, dir } = await bench(scenarios);
+  assert.equal(code, 0, stderr);
+  const report = checkReports(dir, scenarios);
+  // Timing-free: the scenario ran to the end and read RSS; the figures themselves are the bench's.
+  assert.notEqual(goal(report, 'slow-readers', /memory within cache bytes/), 'skipped');
+  assert.notEqual(goal(report, 'slow-readers', /phase 1/), 'skipped');
+  assert.notEqual(goal(report, 'slow-readers', /phase 2/), 'skipped');
+  assert.equal(goal(report, 'slow-readers', /reading clients answered in full/), 'met');
+  // Every stalled client saw its answer begin (206 for the ranges, 200 for the fills).
+  const rows = report.scenarios[0]?.rows ?? [];
+  for (const [phase, status] of [['phase 1: (\\d+) stalled clients', 206], ['phase 2: (\\d+) stalled fills', 200]] as const) {
+    const row = rows.find((r) => new RegExp(phase).test(String(r['metric'])));
+    const clients = new RegExp(phase).exec(String(row?.['metric']))?.[1];
+    assert.equal(String(row?.['value']), `${clients} answers began with ${status}`);
+  }
 });

@@ -134,7 +134,8 @@ export function storeContract(name: string, make: (opts: StoreFactoryOptions) =>
 
     void test('the byte bound holds over many sets of varying sizes, evictions counted', () => {
       const maxBytes = 20_000;
-      const store = make({ maxBytes, maxObjectBytes: 6_000 });
+      // Bodies up to 5 500 bytes, plus what the entry itself costs.
+      const store = make({ maxBytes, maxObjectBytes: 7_000 });
       const removals = recordRemovals(store);
       const rand = lcg(42);
       for (let i = 0; i < 400; i++) {
@@ -194,8 +195,8 @@ export function storeContract(name: string, make: (opts: StoreFactoryOptions) =>
 
     void test('sizes count headers and the key, not only the body', () => {
       const store = make({ maxBytes: 20_000, maxObjectBytes: 4_000 });
-      // Empty body but 2 x 3000 chars of header: refused.
-      const bigHeaders = makeEntry({ headers: { 'x-big': 'h'.repeat(3_000) } });
+      // Empty body but 4000 chars of header: refused.
+      const bigHeaders = makeEntry({ headers: { 'x-big': 'h'.repeat(4_000) } });
       assert.equal(store.set('/h', bigHeaders), false);
       // Empty body, no headers, but a 2000-char key: refused.
       assert.equal(store.set('/' + 'k'.repeat(2_000), makeEntry({ headers: {} })), false);
@@ -205,6 +206,32 @@ export function storeContract(name: string, make: (opts: StoreFactoryOptions) =>
       assert.equal(store.set('/m', multi), true);
       assert.equal(store.stats().bytes, entrySizeBytes('/m', multi));
       assert.ok(store.stats().bytes > 200 + multi.body.length);
+    });
+
+    void test('a small body cut from a larger ArrayBuffer is held in a buffer of its own, so the count is true', () => {
+      const store = make({ maxBytes: 1_000_000, maxObjectBytes: 100_000 });
+      // A 1 KiB body as a view of a 64 KiB socket read: kept as is, it would hold all 64 KiB.
+      const read = Buffer.alloc(65_536, 7);
+      read.write('the body', 100, 'latin1');
+      const sliced = makeEntry();
+      sliced.body = read.subarray(100, 1_124);
+      assert.equal(store.set('/sliced', sliced), true);
+      const back = store.get('/sliced');
+      assert.ok(back !== undefined);
+      assert.equal(back.body.length, 1_024);
+      assert.equal(back.body.buffer.byteLength, 1_024, 'the stored body does not keep the 64 KiB read alive');
+      assert.ok(back.body.equals(read.subarray(100, 1_124)));
+      // A body from Buffer's shared 8 KiB pool is made exact too.
+      const pooled = makeEntry();
+      pooled.body = Buffer.from('a pooled body', 'latin1');
+      store.set('/pooled', pooled);
+      assert.equal(store.get('/pooled')?.body.buffer.byteLength, 'a pooled body'.length);
+      // A body that owns its ArrayBuffer is kept, not copied.
+      const own = makeEntry({ bodyBytes: 5_000 });
+      const body = own.body;
+      store.set('/own', own);
+      assert.equal(store.get('/own')?.body, body);
+      assert.equal(store.stats().bytes, entrySizeBytes('/sliced', sliced) + entrySizeBytes('/pooled', pooled) + entrySizeBytes('/own', own));
     });
 
     void test('the stored body comes back byte-identical, never truncated', () => {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../../proxy/store/memory-store.js';
 import { VariantCache } from '../../proxy/store/variant-cache.js';
+import { entrySizeBytes } from '../../proxy/store/store.js';
 import { makeEntry } from './store-contract.js';
 
 type Step =
@@ -65,9 +66,10 @@ for (const row of rows) {
 }
 
 test('variant indexes: an eviction drops the evicted host only', () => {
-  // Room for two entries (about 710 bytes each as the store counts them): the third evicts the oldest.
+  // Room for two entries as the store counts them (keys of equal length): the third evicts the oldest.
   const entry = (): ReturnType<typeof makeEntry> => makeEntry({ bodyBytes: 400 });
-  const cache = new VariantCache(new MemoryStore({ maxBytes: 1_600, maxObjectBytes: 1_600 }), { maxVariantsPerUrl: 8 });
+  const one = entrySizeBytes('a.example/p\0', entry());
+  const cache = new VariantCache(new MemoryStore({ maxBytes: one * 2 + 10, maxObjectBytes: one }), { maxVariantsPerUrl: 8 });
   cache.put('a.example/p', entry());
   cache.put('b.example/p', entry());
   cache.put('c.example/q', entry());

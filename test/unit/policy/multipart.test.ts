@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addPiece, canCombineParts, isComplete, multipartByteranges, partsBytes, sliceParts } from '../../../proxy/policy/index.js';
-import type { ByteParts, ByteRange } from '../../../proxy/policy/index.js';
+import type { ByteParts, ByteRange, MultipartPiece } from '../../../proxy/policy/index.js';
 import type { HeaderMap } from '../../../proxy/types.js';
 
 const LM = 'Sun, 06 Nov 1994 08:49:37 GMT';
@@ -69,11 +69,27 @@ const multipartCases: MultipartCase[] = [
 
 for (const c of multipartCases) {
   void test(`${c.section}: multipartByteranges ${c.name}`, () => {
-    const out = multipartByteranges(c.input.body, c.input.ranges, c.input.type, c.input.boundary);
+    const out = multipartByteranges(c.input.body.length, c.input.ranges, c.input.type, c.input.boundary);
     assert.equal(out.contentType, c.expected.contentType);
-    assert.deepEqual(out.body, Buffer.from(c.expected.body, 'latin1'));
+    const written = assemble(c.input.body, out.pieces);
+    assert.deepEqual(written, Buffer.from(c.expected.body, 'latin1'));
+    assert.equal(out.contentLength, written.length);
   });
 }
+
+/** What a server writes for the pieces: text as latin1, ranges as the body's bytes. */
+function assemble(body: Buffer, pieces: MultipartPiece[]): Buffer {
+  return Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : body.subarray(p.start, p.end + 1))));
+}
+
+void test('RFC 9110 §14.6: multipartByteranges names the stored bytes by range and copies none of them', () => {
+  const out = multipartByteranges(10_000_000, [{ start: 0, end: 999_999 }, { start: 5_000_000, end: 8_999_999 }], 'a/b', 'B');
+  const ranges = out.pieces.filter((p): p is ByteRange => typeof p !== 'string');
+  assert.deepEqual(ranges, [{ start: 0, end: 999_999 }, { start: 5_000_000, end: 8_999_999 }]);
+  const text = out.pieces.filter((p): p is string => typeof p === 'string');
+  assert.ok(text.every((t) => t.length < 200), 'the text pieces are only delimiters and part fields');
+  assert.equal(out.contentLength, 5_000_000 + text.reduce((n, t) => n + t.length, 0));
+});
 
 interface MultipartErrorCase {
   name: string;
@@ -93,7 +109,7 @@ const multipartErrorCases: MultipartErrorCase[] = [
 
 for (const c of multipartErrorCases) {
   void test(`${c.section}: multipartByteranges throws for ${c.name}`, () => {
-    assert.throws(() => multipartByteranges(BODY, c.input.ranges, 'a/b', c.input.boundary), RangeError);
+    assert.throws(() => multipartByteranges(BODY.length, c.input.ranges, 'a/b', c.input.boundary), RangeError);
   });
 }
 
