@@ -3,6 +3,7 @@
 import { endToEndHeaders } from '../policy/index.js';
 import type { HeaderMap, HeaderValue } from '../types.js';
 import type { Exchange } from './exchange.js';
+import type { ProxyHooks } from './options.js';
 
 /**
  * Request fields the proxy handles itself and never forwards as they are. X-Forwarded-Host and
@@ -23,8 +24,11 @@ export function appendField(value: HeaderValue | undefined, member: string): str
   return joined === '' ? member : `${joined}, ${member}`;
 }
 
-/** Fields for the origin request. `dropConditionals` when the cache fills an entry for itself. */
-export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropConditionals: boolean, extra?: Record<string, string>): HeaderMap {
+/**
+ * Fields for the origin request. `dropConditionals` when the cache fills an entry for itself.
+ * The tier's own fields (hooks.ownFields) are never taken from the client; hooks.upstreamFields() sets them.
+ */
+export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropConditionals: boolean, tier?: Pick<ProxyHooks, 'upstreamFields' | 'ownFields'>): HeaderMap {
   const drop = dropConditionals ? NOT_FORWARDED_WHEN_FILLING : NOT_FORWARDED;
   const out = endToEndHeaders(ex.headers, drop);
   // undici wants a single string for singular fields such as Content-Length.
@@ -36,11 +40,24 @@ export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropCondit
   out['x-forwarded-for'] = appendField(ex.headers['x-forwarded-for'], ex.req.socket.remoteAddress ?? 'unknown');
   out['x-forwarded-proto'] = 'http';
   out['x-forwarded-host'] = ex.host;
-  if (extra) Object.assign(out, extra);
+  if (tier) {
+    for (const name of tier.ownFields) delete out[name];
+    Object.assign(out, tier.upstreamFields());
+  }
   return out;
 }
 
-/** End-to-end response fields, minus the ones this cache keeps to itself. */
-export function downstreamFields(upstream: HeaderMap, forwardCdnCacheControl: boolean): HeaderMap {
-  return endToEndHeaders(upstream, forwardCdnCacheControl ? undefined : CDN_CACHE_CONTROL);
+/** False for the statuses that never carry content: 1xx, 204, 304 (RFC 9110 §6.4.1). */
+export function statusHasContent(status: number): boolean {
+  return status >= 200 && status !== 204 && status !== 304;
+}
+
+/**
+ * End-to-end response fields, minus the ones this cache keeps to itself, and minus a
+ * Content-Length an origin sent with a 1xx or 204 (RFC 9110 §8.6: a server MUST NOT send one).
+ */
+export function downstreamFields(upstream: HeaderMap, forwardCdnCacheControl: boolean, status: number): HeaderMap {
+  const out = endToEndHeaders(upstream, forwardCdnCacheControl ? undefined : CDN_CACHE_CONTROL);
+  if ((status < 200 || status === 204) && out['content-length'] !== undefined) delete out['content-length'];
+  return out;
 }

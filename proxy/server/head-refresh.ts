@@ -17,7 +17,7 @@ export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: Sta
   ctx.counters.revalidations++;
   let upstream: UpstreamResponse;
   try {
-    upstream = await ctx.client.request({ method: 'HEAD', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.options.cacheName, true, ctx.hooks.upstreamFields()) });
+    upstream = await ctx.client.request({ method: 'HEAD', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.options.cacheName, true, ctx.hooks) });
   } catch (err) {
     ctx.counters.upstreamErrors++;
     if (staleIfErrorAllowed(stale.entry, ex, Date.now(), ctx.options.freshness)) {
@@ -35,7 +35,7 @@ export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: Sta
   }
   // The origin's answer no longer describes the stored response: drop it, unless the origin merely failed.
   if (upstream.status < 500) ctx.cache.store.delete(stale.storedKey);
-  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
+  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
   ex.res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, detail: 'head-changed' })) as Record<string, string | string[]>);
   ex.res.end();
 }

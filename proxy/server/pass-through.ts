@@ -35,7 +35,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     upstream = await ctx.client.request({
       method: ex.method,
       path: ex.path,
-      headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields()),
+      headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks),
       body: hasBody ? req : null,
       signal: abort.signal,
       onInfo: relayInterim(res),
@@ -51,7 +51,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     }
   }
   const storeAsGet = ex.method === 'POST' && postAnswersGet(ctx, ex, upstream);
-  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
+  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
   res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: storeAsGet || undefined })) as Record<string, string | string[]>);
   if (!storeAsGet) {
     pipeline(upstream.body, res, (err) => {

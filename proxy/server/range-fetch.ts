@@ -70,13 +70,13 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
   const { res } = ex;
   let upstream: UpstreamResponse;
   try {
-    upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks.upstreamFields()), onInfo: relayInterim(res) });
+    upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: upstreamRequestHeaders(ex, ctx.options.cacheName, false, ctx.hooks), onInfo: relayInterim(res) });
   } catch (err) {
     ctx.counters.upstreamErrors++;
     return sendError(res, classifyUpstreamError(err), ctx.labels, status);
   }
   const store = storer(ctx, ex, upstream, partial);
-  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
+  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
   res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: store ? true : undefined })) as Record<string, string | string[]>);
   if (!store) {
     pipeline(upstream.body, res, (err) => {
