@@ -213,9 +213,14 @@ function responseOn(socket: Duplex): http.ServerResponse | undefined {
   return message instanceof http.ServerResponse ? message : undefined;
 }
 
+/**
+ * True while the answer to an earlier request on this socket is being written. An earlier request
+ * was parsed whole before the bad one; the response of the bad request itself (node may have made
+ * one when the fault shows only after its headers, e.g. a wrong Transfer-Encoding) does not count.
+ */
 function responseInProgress(socket: Duplex): boolean {
   const res = responseOn(socket);
-  return res !== undefined && !res.writableFinished;
+  return res !== undefined && !res.writableFinished && res.req.complete;
 }
 
 /** Sockets already set to close once their responses are out (node may report several parse errors). */
