@@ -41,7 +41,8 @@ export function upstreamRequestHeaders(ex: Exchange, viaName: string, dropCondit
   out['x-forwarded-proto'] = 'http';
   out['x-forwarded-host'] = ex.host;
   if (tier) {
-    for (const name of tier.ownFields) delete out[name];
+    // Checked first: most requests carry none, and a delete would change the object's shape.
+    for (const name of tier.ownFields) if (out[name] !== undefined) delete out[name];
     Object.assign(out, tier.upstreamFields());
   }
   return out;
