@@ -4,6 +4,7 @@ import type { Config } from '../config/load.js';
 import type { SigningKeys } from '../edge/bus/types.js';
 import { DEFAULT_FRESHNESS } from '../proxy/policy/index.js';
 import type { ProxyOptions } from '../proxy/server/options.js';
+import { randomSecret } from './args.js';
 
 export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { origin: string } {
   const [first] = config.origins;
@@ -25,6 +26,7 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
     maxBytes: config.cache.maxBytes,
     maxObjectBytes: config.cache.maxObjectBytes,
     maxVariantsPerUrl: config.cache.maxVariantsPerUrl,
+    tagFields: config.cache.tagFields,
     forwardCdnCacheControl: config.cache.forwardCdnCacheControl,
     freshness: {
       ...DEFAULT_FRESHNESS,
@@ -46,9 +48,13 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
   };
 }
 
-/** Bus keys from the config; the environment has already been folded into it by config/. */
+/**
+ * Bus keys from the config; the environment has already been folded into it by config/, and the
+ * schema has refused a missing, short or public secret with a Redis bus. Without Redis and without
+ * a secret, the in-process bus signs with a random one of this process's own.
+ */
 export function signingFrom(config: Config): SigningKeys {
-  const keys: Record<string, string> = { [config.bus.keyId]: config.bus.secret ?? 'mini-cdn-development-secret' };
+  const keys: Record<string, string> = { [config.bus.keyId]: config.bus.secret ?? randomSecret() };
   if (config.bus.previousSecret !== null) keys[config.bus.previousKeyId] = config.bus.previousSecret;
   return { current: config.bus.keyId, keys };
 }

@@ -22,7 +22,8 @@ Usage:
   mini-cdn help
 
 Environment: MINI_CDN_REDIS_URL, MINI_CDN_BUS_SECRET (+ _KEY_ID, _PREVIOUS_SECRET, _PREVIOUS_KEY_ID),
-MINI_CDN_ADMIN_TOKEN, MINI_CDN_BUS_NAMESPACE.
+MINI_CDN_ADMIN_TOKEN, MINI_CDN_BUS_NAMESPACE. With Redis, MINI_CDN_BUS_SECRET (16+ characters, the
+same on every node) is required; admin tokens are 16+ characters.
 `;
 
 type Command = (args: string[]) => Promise<number>;

@@ -23,7 +23,7 @@ import type { AccessRecord } from '../proxy/server/access-log.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
-import { httpUrlFlag, intFlag, redisUrlFlag, signingFromEnv, untilSignal } from './args.js';
+import { adminTokenFlag, httpUrlFlag, intFlag, randomSecret, redisUrlFlag, signingFromEnv, untilSignal } from './args.js';
 import { proxyOptionsFrom, signingFrom } from './from-config.js';
 import { announceListening, ignoreRepeatedStopSignals, leaveCluster, runPrimary, workerCount, workerRole } from './workers.js';
 
@@ -31,23 +31,26 @@ const MODES: readonly ConsistencyMode[] = ['ttl', 'callback', 'validate'];
 /** The Host the demo's edges send to their shield, as one site served by both. */
 const DEMO_SITE = 'demo.mini-cdn.test';
 
-function busFor(redisUrl: string | undefined, signing: SigningKeys, namespace?: string): InvalidationBus {
-  return createBus({ ...DEFAULT_BUS_OPTIONS, namespace: namespace ?? process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, signing, redisUrl });
+function busFor(redisUrl: string | undefined, signing: SigningKeys, namespace?: string, streamMaxLength = DEFAULT_BUS_OPTIONS.streamMaxLength): InvalidationBus {
+  return createBus({ ...DEFAULT_BUS_OPTIONS, namespace: namespace ?? process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, streamMaxLength, signing, redisUrl });
 }
 
 export async function runOrigin(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { port: { type: 'string' }, host: { type: 'string' }, redis: { type: 'string' } } });
   const redisUrl = redisUrlFlag(values.redis ?? process.env['MINI_CDN_REDIS_URL']);
+  // A publisher signs for every edge: refused before listening when its secret is missing or weak.
+  const signing = redisUrl ? signingFromEnv(process.env, true) : undefined;
+  const stopped = untilSignal();
   const origin = createDemoOrigin();
   const url = await origin.listen(intFlag(values.port, 'port', 8080), values.host ?? '127.0.0.1');
   // With a bus, every change to a resource is pushed to the edges as a callback.
-  const bus = redisUrl ? busFor(redisUrl, signingFromEnv(process.env, true)) : undefined;
+  const bus = redisUrl && signing ? busFor(redisUrl, signing) : undefined;
   const publisher = bus ? createPublisher({ bus }) : undefined;
   const logger = pino({ level: 'info' });
   if (publisher) publishChanges(origin, publisher, url, (err) => logger.warn({ err }, 'callback not published'));
   await printLine(`mini-cdn origin listening on ${url}${publisher ? ', publishing changes on ' + redisUrl : ''}`);
   logger.info({ url, bus: redisUrl ?? null }, 'origin started');
-  await untilSignal();
+  await stopped;
   logger.info('shutting down');
   await origin.close();
   await bus?.close();
@@ -128,6 +131,8 @@ export async function runEdge(args: string[]): Promise<number> {
   } else {
     ignoreRepeatedStopSignals();
   }
+  // Listening for stop signals before the "listening on" line: a SIGTERM right after it must stop cleanly.
+  const stopped = untilSignal();
   const access = holdUntilOpen((record) => logger.info(accessLine(record), 'request'));
   // Workers: the admin API (and with it /metrics) in worker 1 only.
   const withAdmin = settings.adminPort !== undefined && !!settings.adminToken && (!role || role.index === 1);
@@ -135,7 +140,7 @@ export async function runEdge(args: string[]): Promise<number> {
   const edge = createEdgeNode({
     id: role ? `${role.baseId}-w${role.index}` : values.id,
     proxy: settings.proxy,
-    bus: busFor(settings.redisUrl, settings.signing, settings.namespace),
+    bus: busFor(settings.redisUrl, settings.signing, settings.namespace, settings.streamMaxLength),
     signing: settings.signing,
     heartbeatMs: 2_000,
     // The admin API serves /metrics; without it nobody could read them.
@@ -156,7 +161,7 @@ export async function runEdge(args: string[]): Promise<number> {
   logger.info({ url, origin: settings.proxy.origin, bus: settings.redisUrl ?? 'in-process', mode, admin: admin ? adminUrl : null, accessLog: settings.accessLog }, 'edge started');
   access.open();
   const stopReloads = values.config !== undefined ? reloadOn(values.config, values.watch === true, edge, logger, settings) : () => undefined;
-  await untilSignal();
+  await stopped;
   logger.info('shutting down');
   stopReloads();
   await admin?.close();
@@ -173,6 +178,8 @@ interface EdgeSettings {
   host: string;
   redisUrl: string | undefined;
   namespace: string | undefined;
+  /** Bound of the Redis replay stream (bus.streamMaxLength). */
+  streamMaxLength: number;
   signing: SigningKeys;
   adminPort: number | undefined;
   adminHost: string;
@@ -195,6 +202,7 @@ async function settingsFromFile(file: string): Promise<EdgeSettings> {
     host: config.listen.host,
     redisUrl: config.bus.redisUrl ?? undefined,
     namespace: config.bus.namespace,
+    streamMaxLength: config.bus.streamMaxLength,
     signing: signingFrom(config),
     adminPort: config.admin.port ?? undefined,
     adminHost: config.admin.host,
@@ -214,7 +222,7 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
   httpUrlFlag(origin, 'origin');
   const mode = (flag('mode') ?? 'ttl') as ConsistencyMode;
   if (!MODES.includes(mode)) throw new MiniCdnError('MCDN_USAGE', `--mode must be one of ${MODES.join(', ')}`);
-  const adminToken = flag('admin-token') ?? process.env['MINI_CDN_ADMIN_TOKEN'];
+  const adminToken = flag('admin-token') !== undefined ? adminTokenFlag(flag('admin-token'), '--admin-token') : adminTokenFlag(process.env['MINI_CDN_ADMIN_TOKEN'], 'MINI_CDN_ADMIN_TOKEN');
   if (flag('admin-port') !== undefined && !adminToken) throw new MiniCdnError('MCDN_USAGE', '--admin-port needs --admin-token (or MINI_CDN_ADMIN_TOKEN)');
   const redisUrl = redisUrlFlag(flag('redis') ?? process.env['MINI_CDN_REDIS_URL']);
   const maxBytes = flag('max-bytes') ? intFlag(flag('max-bytes'), 'max-bytes', 1) : undefined;
@@ -232,6 +240,7 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
     host: '127.0.0.1',
     redisUrl,
     namespace: undefined,
+    streamMaxLength: DEFAULT_BUS_OPTIONS.streamMaxLength,
     signing: signingFromEnv(process.env, redisUrl !== undefined),
     adminPort: flag('admin-port') !== undefined ? intFlag(flag('admin-port'), 'admin-port', 0) : undefined,
     adminHost: flag('host') ?? '127.0.0.1',
@@ -300,7 +309,10 @@ export async function runDemo(args: string[]): Promise<number> {
   const at = (offset: number): number => (base === 0 ? 0 : base + offset);
   let redisUrl = redisUrlFlag(values.redis ?? process.env['MINI_CDN_REDIS_URL']);
   if (!redisUrl && !values['no-redis'] && (await redisReachable('127.0.0.1', 6379))) redisUrl = 'redis://127.0.0.1:6379';
-  const signing = signingFromEnv(process.env, false);
+  // A secret and an admin token of this run's own: nobody else can sign for its bus or call its admin API.
+  const signing: SigningKeys = { current: 'k1', keys: { k1: randomSecret() } };
+  const adminToken = randomBytes(12).toString('hex');
+  const stopped = untilSignal();
   // One namespace per demo run, so that two demos never see each other's callbacks.
   const namespace = `mini-cdn-demo-${process.pid}`;
   const origin = createDemoOrigin();
@@ -323,7 +335,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const [edgeA, edgeB] = edges as [EdgeNode, EdgeNode];
   const aUrl = await edgeA.start(at(0));
   const bUrl = await edgeB.start(at(1));
-  const admin = createAdminServer(edgeA, { token: 'demo' });
+  const admin = createAdminServer(edgeA, { token: adminToken });
   const adminUrl = await admin.listen(at(3));
   process.stdout.write(
     [
@@ -332,7 +344,7 @@ export async function runDemo(args: string[]): Promise<number> {
       `shield  ${shieldUrl}`,
       `edge A  ${aUrl}`,
       `edge B  ${bUrl}`,
-      `admin   ${adminUrl}   (token: demo)`,
+      `admin   ${adminUrl}   (token: ${adminToken})`,
       '',
       'Try (watch the Cache-Status header):',
       `  curl -si ${aUrl}/news | grep -i cache-status     # miss at edge A and at the shield`,
@@ -341,15 +353,15 @@ export async function runDemo(args: string[]): Promise<number> {
       `  sleep 6; curl -si ${aUrl}/news | grep -i cache-status   # stale: revalidated, 304`,
       `  curl -s -X PUT --data 'breaking news' ${originUrl}/news   # a change at the origin...`,
       `  curl -s ${bUrl}/news                                       # ...was pushed to every edge`,
-      `  curl -s -X POST -H 'Authorization: Bearer demo' -d '{"urls":["${originUrl}/"],"waitMs":500}' ${adminUrl}/purge`,
+      `  curl -s -X POST -H 'Authorization: Bearer ${adminToken}' -d '{"urls":["${originUrl}/"],"waitMs":500}' ${adminUrl}/purge`,
       `                                                   # a purge with a receipt from every edge`,
-      `  curl -s -H 'Authorization: Bearer demo' ${adminUrl}/metrics | grep '^minicdn_'   # edge A's metrics`,
+      `  curl -s -H 'Authorization: Bearer ${adminToken}' ${adminUrl}/metrics | grep '^minicdn_'   # edge A's metrics`,
       '',
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),
   );
-  await untilSignal();
+  await stopped;
   await admin.close();
   for (const edge of [...edges, shield]) await edge.close();
   await publisherBus.close();

@@ -63,6 +63,11 @@ export const STATIC_CONTENT_TYPES = ['image/', 'font/', 'audio/', 'video/', 'tex
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Shortest HMAC secret and admin token accepted. */
 export const MIN_SECRET_CHARS = 16;
+/**
+ * The secret older versions fell back to. It is public (in this source), so anyone could sign bus
+ * messages and tier fields with it: refused wherever a secret is given.
+ */
+export const DEVELOPMENT_SECRET = 'mini-cdn-development-secret';
 
 const mode = z.enum(CONSISTENCY_MODES);
 
@@ -146,6 +151,9 @@ const busSchema = z.strictObject({
   if (isCount(b.leaseMs) && Number.isSafeInteger(b.leaseMarginMs) && b.leaseMarginMs >= b.leaseMs) ctx.addIssue({ code: 'custom', path: ['leaseMarginMs'], message: `must be less than bus.leaseMs (${b.leaseMs})` });
   if (b.redisUrl !== null && (b.secret === null || b.secret.length < MIN_SECRET_CHARS)) {
     ctx.addIssue({ code: 'custom', path: ['secret'], message: `must be at least ${MIN_SECRET_CHARS} characters when bus.redisUrl is set (the bus leaves the process)` });
+  }
+  for (const name of ['secret', 'previousSecret'] as const) {
+    if (b[name] === DEVELOPMENT_SECRET) ctx.addIssue({ code: 'custom', path: [name], message: 'is the public development secret: anyone can sign with it; set a random secret of your own' });
   }
   if (b.previousSecret !== null && b.previousSecret.length < MIN_SECRET_CHARS) ctx.addIssue({ code: 'custom', path: ['previousSecret'], message: `must be at least ${MIN_SECRET_CHARS} characters` });
   if (b.previousSecret !== null && b.previousKeyId === b.keyId) ctx.addIssue({ code: 'custom', path: ['previousKeyId'], message: 'must differ from bus.keyId' });

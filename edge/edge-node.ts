@@ -62,12 +62,18 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
       const at = currentPoint();
       return at ? { [APPLIED_FIELD]: sealApplied(at, signing) } : {};
     },
+    // The client's field is never passed on: upstream hears this edge's own point, or nothing.
+    ownFields: [APPLIED_FIELD],
     behindDownstream: (headers) => {
+      // Only a point signed with a key of this bus counts (a client cannot forge one).
       const theirs = openApplied(headers[APPLIED_FIELD], signing);
       if (!theirs) return false;
       const mine = currentPoint();
-      // Another epoch, or nothing known yet: cannot compare, so do not trust the copy.
-      if (!mine || mine.epoch !== theirs.epoch) return true;
+      // Another epoch (a downstream tier on another bus, or a bus that restarted), or none known
+      // yet: the two sequences cannot be compared, and this node's own bus (and its resync when
+      // callbacks were lost) is what keeps its copies right. Treating it as "behind" would
+      // revalidate every request such a tier sends, for good.
+      if (!mine || mine.epoch !== theirs.epoch) return false;
       return theirs.seq > mine.seq;
     },
   };

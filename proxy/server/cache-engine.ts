@@ -238,7 +238,7 @@ export class CacheEngine {
   }
 
   private startFetch(ex: Exchange, key: string, stale: StaleCopy | undefined, register: boolean, interim: boolean): SharedFetch {
-    const upstreamHeaders = upstreamRequestHeaders(ex, this.ctx.forwarding, true, this.ctx.hooks.upstreamFields());
+    const upstreamHeaders = upstreamRequestHeaders(ex, this.ctx.forwarding, true, this.ctx.hooks);
     if (stale) Object.assign(upstreamHeaders, revalidationHeaders(stale.entry.headers));
     const fetch = new SharedFetch(
       key,
@@ -314,7 +314,7 @@ export class CacheEngine {
       // Not for this request (private, another variant, not stored): its own fetch, at once.
       return this.fill(ex, plan, true);
     }
-    const headers = downstreamFields(collapsed ? outcome.sharedHeaders : outcome.headers, options.forwardCdnCacheControl);
+    const headers = downstreamFields(collapsed ? outcome.sharedHeaders : outcome.headers, options.forwardCdnCacheControl, outcome.status);
     const fields = cacheStatusWith(status, { fwdStatus: outcome.status, stored: outcome.shareable || undefined, detail: status.detail ?? outcome.notStored });
     const notModified = ex.method !== 'HEAD' && clientConditionalResult(ex, outcome) === 'not-modified';
     if (notModified || ex.method === 'HEAD') {

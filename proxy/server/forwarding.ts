@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { endToEndHeaders } from '../policy/index.js';
 import type { HeaderMap, HeaderValue } from '../types.js';
 import type { Exchange } from './exchange.js';
+import type { ProxyHooks } from './options.js';
 
 /**
  * Request fields the proxy handles itself and never forwards as a client sent them. None is part
@@ -107,8 +108,11 @@ export function appendField(value: HeaderValue | undefined, member: string): str
   return joined === '' ? member : `${joined}, ${member}`;
 }
 
-/** Fields for the origin request. `dropConditionals` when the cache fills an entry for itself. */
-export function upstreamRequestHeaders(ex: Exchange, policy: ForwardingPolicy, dropConditionals: boolean, extra?: Record<string, string>): HeaderMap {
+/**
+ * Fields for the origin request. `dropConditionals` when the cache fills an entry for itself.
+ * The tier's own fields (hooks.ownFields) are never taken from the client; hooks.upstreamFields() sets them.
+ */
+export function upstreamRequestHeaders(ex: Exchange, policy: ForwardingPolicy, dropConditionals: boolean, tier?: Pick<ProxyHooks, 'upstreamFields' | 'ownFields'>): HeaderMap {
   const drop = dropConditionals ? NOT_FORWARDED_WHEN_FILLING : NOT_FORWARDED;
   const out = endToEndHeaders(ex.headers, drop);
   // undici wants a single string for singular fields such as Content-Length.
@@ -122,7 +126,11 @@ export function upstreamRequestHeaders(ex: Exchange, policy: ForwardingPolicy, d
   if (host !== undefined) out['host'] = host;
   out['via'] = appendField(ex.headers['via'], `1.1 ${policy.viaName}`);
   addForwardingFields(out, ex.req, host, policy);
-  if (extra) Object.assign(out, extra);
+  if (tier) {
+    // Checked first: most requests carry none, and a delete would change the object's shape.
+    for (const name of tier.ownFields) if (out[name] !== undefined) delete out[name];
+    Object.assign(out, tier.upstreamFields());
+  }
   return out;
 }
 
@@ -180,7 +188,17 @@ export function forwardedForChain(value: HeaderValue): string {
   return chain;
 }
 
-/** End-to-end response fields, minus the ones this cache keeps to itself. */
-export function downstreamFields(upstream: HeaderMap, forwardCdnCacheControl: boolean): HeaderMap {
-  return endToEndHeaders(upstream, forwardCdnCacheControl ? undefined : CDN_CACHE_CONTROL);
+/** False for the statuses that never carry content: 1xx, 204, 304 (RFC 9110 §6.4.1). */
+export function statusHasContent(status: number): boolean {
+  return status >= 200 && status !== 204 && status !== 304;
+}
+
+/**
+ * End-to-end response fields, minus the ones this cache keeps to itself, and minus a
+ * Content-Length an origin sent with a 1xx or 204 (RFC 9110 §8.6: a server MUST NOT send one).
+ */
+export function downstreamFields(upstream: HeaderMap, forwardCdnCacheControl: boolean, status: number): HeaderMap {
+  const out = endToEndHeaders(upstream, forwardCdnCacheControl ? undefined : CDN_CACHE_CONTROL);
+  if ((status < 200 || status === 204) && out['content-length'] !== undefined) delete out['content-length'];
+  return out;
 }

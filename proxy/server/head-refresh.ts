@@ -19,7 +19,7 @@ import type { StaleCopy } from './shared-fetch.js';
 export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: StaleCopy, status: CacheStatusFields): Promise<void> {
   ctx.counters.revalidations++;
   let upstream: UpstreamResponse;
-  const sent = upstreamRequestHeaders(ex, ctx.forwarding, true, ctx.hooks.upstreamFields());
+  const sent = upstreamRequestHeaders(ex, ctx.forwarding, true, ctx.hooks);
   try {
     upstream = await ctx.client.request({ method: 'HEAD', path: ex.path, headers: sent });
   } catch (err) {
@@ -36,7 +36,7 @@ export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: Sta
   }
   // The origin's answer no longer describes the stored response: drop it, unless the origin merely failed.
   if (upstream.status < 500) ctx.cache.store.delete(stale.storedKey);
-  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
+  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
   ex.res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, detail: 'head-changed' })) as Record<string, string | string[]>);
   ex.res.end();
 }

@@ -5,6 +5,7 @@ import { DEFAULT_ORIGIN_CLIENT } from '../upstream/origin-client.js';
 import type { OriginClientOptions } from '../upstream/origin-client.js';
 import type { OriginPoolOptions, PoolOrigin } from '../upstream/origin-pool.js';
 import type { HeaderMap } from '../types.js';
+import { DEFAULT_TAG_FIELDS } from '../store/tag-index.js';
 import type { RouteRule } from './routes.js';
 
 /**
@@ -31,6 +32,8 @@ export interface ProxyOptions {
   maxObjectBytes: number;
   /** Bound on stored variants of one URL (RFC 9111 §4.1). */
   maxVariantsPerUrl: number;
+  /** Response fields whose values tag an entry for purges by tag (any case; Surrogate-Key and Cache-Tag by default). */
+  tagFields: readonly string[];
   /** RFC 9111 heuristics, and stale windows the operator grants (RFC 5861). */
   freshness: ReuseOptions;
   /** The default consistency; routes may set their own. */
@@ -58,6 +61,7 @@ export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   maxBytes: 256 * 1024 * 1024,
   maxObjectBytes: 16 * 1024 * 1024,
   maxVariantsPerUrl: 32,
+  tagFields: DEFAULT_TAG_FIELDS,
   freshness: DEFAULT_FRESHNESS,
   consistency: { mode: 'ttl', edgeTtlMs: 3_600_000 },
   routes: [],
@@ -97,8 +101,13 @@ export interface ProxyHooks {
   callbacksInSync(): boolean;
   /** Fields added to every request to the upstream (a tier says which callbacks it has applied). */
   upstreamFields(): Record<string, string>;
+  /**
+   * Request fields (lower-case) that belong to the tier: a client's copy is never forwarded, only
+   * what upstreamFields() sets. Otherwise a client could speak for this node to its upstream.
+   */
+  readonly ownFields: readonly string[];
   /** True when a downstream tier's request says it has applied callbacks this node has not: its copies may be outdated. */
   behindDownstream(headers: HeaderMap): boolean;
 }
 
-export const NO_CALLBACKS: ProxyHooks = { callbacksInSync: () => false, upstreamFields: () => ({}), behindDownstream: () => false };
+export const NO_CALLBACKS: ProxyHooks = { callbacksInSync: () => false, upstreamFields: () => ({}), ownFields: [], behindDownstream: () => false };

@@ -32,7 +32,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
   });
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
   let upstream: UpstreamResponse;
-  const sent = upstreamRequestHeaders(ex, ctx.forwarding, false, ctx.hooks.upstreamFields());
+  const sent = upstreamRequestHeaders(ex, ctx.forwarding, false, ctx.hooks);
   try {
     upstream = await ctx.client.request({
       method: ex.method,
@@ -59,7 +59,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     }
   }
   const storeAsGet = ex.method === 'POST' && postAnswersGet(ctx, ex, upstream);
-  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
+  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
   res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: storeAsGet || undefined })) as Record<string, string | string[]>);
   if (!storeAsGet) {
     pipeline(upstream.body, res, (err) => {

@@ -45,7 +45,7 @@ const UPSTREAM_SETTINGS = ['origin', 'origins', 'pool', 'upstream'] as const;
  * Settings fixed when the node is built (the store's bounds, node's parser limit): a reload
  * reports them instead of applying them, since changing them would mean dropping the cache.
  */
-const RESTART_SETTINGS = ['maxBytes', 'maxObjectBytes', 'maxVariantsPerUrl', 'maxRequestHeaderBytes'] as const;
+const RESTART_SETTINGS = ['maxBytes', 'maxObjectBytes', 'maxVariantsPerUrl', 'tagFields', 'maxRequestHeaderBytes'] as const;
 
 function changed(a: ProxyOptions, b: ProxyOptions, name: keyof ProxyOptions): boolean {
   return JSON.stringify(a[name]) !== JSON.stringify(b[name]);
@@ -69,7 +69,8 @@ async function retire(pool: OriginPool): Promise<void> {
 export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }, hooks: ProxyHooks = NO_CALLBACKS, onResponse?: (record: AccessRecord) => void): ProxyNode {
   const resolved = resolveProxyOptions(given);
   const store = new MemoryStore({ maxBytes: resolved.maxBytes, maxObjectBytes: resolved.maxObjectBytes });
-  const cache = new VariantCache(store, { maxVariantsPerUrl: resolved.maxVariantsPerUrl });
+  // Header maps hold lower-case names: the configured field names are matched in that case.
+  const cache = new VariantCache(store, { maxVariantsPerUrl: resolved.maxVariantsPerUrl, tagFields: resolved.tagFields.map((name) => name.toLowerCase()) });
   let client = buildPool(resolved);
   const retiring = new Set<OriginPool>();
   const engine = new CacheEngine(resolved, cache, client, hooks);
@@ -126,6 +127,12 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
+      return;
+    }
+    // Pipelined behind a response still being written: a 400 now would land inside that
+    // response (or be taken for it). Let it finish, then close without answering the bad one.
+    if (responseInProgress(socket)) {
+      closeAfterResponses(socket);
       return;
     }
     const [status, reason] =
@@ -201,6 +208,49 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
       await Promise.all([client, ...retiring].map((pool) => pool.close().catch(() => undefined)));
     },
   };
+}
+
+/**
+ * The response node is writing on a socket, if any. node:http keeps it in `socket._httpMessage`
+ * (its own clientError fallback checks the same field); there is no public accessor.
+ */
+function responseOn(socket: Duplex): http.ServerResponse | undefined {
+  const message = (socket as Duplex & { _httpMessage?: unknown })._httpMessage;
+  return message instanceof http.ServerResponse ? message : undefined;
+}
+
+/**
+ * True while the answer to an earlier request on this socket is being written. An earlier request
+ * was parsed whole before the bad one; the response of the bad request itself (node may have made
+ * one when the fault shows only after its headers, e.g. a wrong Transfer-Encoding) does not count.
+ */
+function responseInProgress(socket: Duplex): boolean {
+  const res = responseOn(socket);
+  return res !== undefined && !res.writableFinished && res.req.complete;
+}
+
+/** Sockets already set to close once their responses are out (node may report several parse errors). */
+const closing = new WeakSet<Duplex>();
+
+/**
+ * Ends the connection once no response is in progress on it: node attaches a pipelined request's
+ * response when the one before finishes, so each is waited for in turn (bounded by the requests
+ * parsed before the error). A response cut short closes the socket too, at once.
+ */
+function closeAfterResponses(socket: Duplex): void {
+  if (closing.has(socket)) return;
+  closing.add(socket);
+  // Nothing more is read from this client: what follows the bad request is not HTTP we can trust.
+  socket.pause();
+  const next = (): void => {
+    const res = responseOn(socket);
+    if (res === undefined || res.writableFinished) {
+      socket.end();
+      return;
+    }
+    res.once('close', () => (res.writableFinished ? setImmediate(next) : socket.destroy()));
+  };
+  next();
 }
 
 function asMiniCdnError(err: unknown): MiniCdnError {

@@ -71,7 +71,7 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
   ctx.counters.misses++;
   const { res } = ex;
   let upstream: UpstreamResponse;
-  const sent = upstreamRequestHeaders(ex, ctx.forwarding, false, ctx.hooks.upstreamFields());
+  const sent = upstreamRequestHeaders(ex, ctx.forwarding, false, ctx.hooks);
   try {
     upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: sent, onInfo: relayInterim(res) });
   } catch (err) {
@@ -84,7 +84,7 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
     return sendError(res, unexpectedNotModified(), ctx.labels, cacheStatusWith(status, { fwdStatus: 304 }));
   }
   const store = storer(ctx, ex, upstream, partial);
-  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
+  const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
   res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: store ? true : undefined })) as Record<string, string | string[]>);
   if (!store) {
     pipeline(upstream.body, res, (err) => {

@@ -6,7 +6,7 @@ import { cacheStatusWith, clientConditionalResult, formatCacheStatus, notModifie
 import type { CacheStatusFields } from '../policy/index.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import type { Exchange } from './exchange.js';
-import { appendField } from './forwarding.js';
+import { appendField, statusHasContent } from './forwarding.js';
 import { sendRange } from './range-response.js';
 
 export interface ResponseLabels {
@@ -39,7 +39,9 @@ function entryFields(entry: CacheEntry, labels: ResponseLabels): string[] {
     if (typeof value === 'string') fields.push(name, value);
     else for (const line of value) fields.push(name, line);
   }
-  fields.push('content-length', String(entry.body.length), 'via', appendField(entry.headers['via'], `1.1 ${labels.cacheName}`));
+  // No Content-Length where the status has no content (RFC 9110 §8.6: a server MUST NOT send it in a 1xx or 204).
+  if (statusHasContent(entry.status)) fields.push('content-length', String(entry.body.length));
+  fields.push('via', appendField(entry.headers['via'], `1.1 ${labels.cacheName}`));
   fieldsByEntry.set(entry, fields);
   return fields;
 }

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -18,7 +19,8 @@ import { DEFAULT_BUS_OPTIONS } from '../../edge/bus/types.js';
 import { publishInvalidation } from '../../edge/bus/receipts.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/mini-cdn.js', import.meta.url));
-const SECRET = 'system-test-secret';
+// This file's own bus secret, given to every process it starts.
+const SECRET = randomBytes(24).toString('hex');
 const signing = { current: 'k1', keys: { k1: SECRET } };
 
 interface Proc {

@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
@@ -14,7 +15,8 @@ import { startRedisServer } from '../helpers/redis-server.js';
 import type { OwnRedis } from '../helpers/redis-server.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/mini-cdn.js', import.meta.url));
-const SECRET = 'workers-test-secret';
+// This file's own bus secret, given to every process it starts.
+const SECRET = randomBytes(24).toString('hex');
 
 let redis: OwnRedis;
 const started: ChildProcess[] = [];
