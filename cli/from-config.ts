@@ -23,6 +23,7 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
     },
     maxBytes: config.cache.maxBytes,
     maxObjectBytes: config.cache.maxObjectBytes,
+    maxInflightBytes: config.cache.maxInflightBytes,
     maxVariantsPerUrl: config.cache.maxVariantsPerUrl,
     forwardCdnCacheControl: config.cache.forwardCdnCacheControl,
     freshness: {
@@ -39,6 +40,7 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
     requestTimeoutMs: config.limits.requestTimeoutMs,
     headersTimeoutMs: config.limits.headersTimeoutMs,
     keepAliveTimeoutMs: config.limits.keepAliveTimeoutMs,
+    sendTimeoutMs: config.limits.sendTimeoutMs,
   };
 }
 

@@ -21,6 +21,7 @@ import type { EngineStats, NodeContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { refreshWithHead } from './head-refresh.js';
+import { InflightBudget } from './inflight-budget.js';
 import { NO_CALLBACKS } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
 import { passThrough } from './pass-through.js';
@@ -28,7 +29,7 @@ import { purgeTargets } from './purge.js';
 import { compileRoutes, keyPath, routeFor } from './routes.js';
 import type { PurgeRequest } from './purge.js';
 import { rangeFetch, servePartial } from './range-fetch.js';
-import { labelResponse, sendEntry, sendError } from './respond.js';
+import { labelResponse, responseLabels, sendEntry, sendError } from './respond.js';
 import { serveStored } from './serve-stored.js';
 import { SharedFetch } from './shared-fetch.js';
 import type { FetchContext, FetchOutcome, StaleCopy } from './shared-fetch.js';
@@ -54,6 +55,7 @@ export class CacheEngine {
   private readonly ctx: NodeContext;
   private readonly fetchContext: FetchContext;
   private readonly inflight = new Map<string, SharedFetch>();
+  private readonly storeMaxBytes: number;
 
   /** The key form of a purged path: the same route rules as requests (ignored and sorted query). */
   private keyPathOf: (path: string) => string;
@@ -63,12 +65,16 @@ export class CacheEngine {
     this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
     this.cache = cache;
     this.client = client;
+    // maxBytes is fixed when the node is built (a reload does not resize the store).
+    this.storeMaxBytes = options.maxBytes;
+    const budget = new InflightBudget(options.maxInflightBytes ?? options.maxBytes);
     this.ctx = {
       options,
-      labels: { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl },
+      labels: responseLabels(options),
       cache,
       client,
       counters: emptyStats(),
+      budget,
       hooks,
       invalidateUrl: (primaryKey) => this.invalidateUrl(primaryKey),
     };
@@ -77,6 +83,8 @@ export class CacheEngine {
       cache,
       freshness: options.freshness,
       maxObjectBytes: options.maxObjectBytes,
+      budget,
+      sendTimeoutMs: options.sendTimeoutMs,
       onSettled: (fetch) => {
         if (this.inflight.get(fetch.key) === fetch) this.inflight.delete(fetch.key);
       },
@@ -91,8 +99,10 @@ export class CacheEngine {
     const routes = compileRoutes(options.routes);
     this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
     this.ctx.options = options;
-    this.ctx.labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
+    this.ctx.labels = responseLabels(options);
+    this.ctx.budget.setLimit(options.maxInflightBytes ?? this.storeMaxBytes);
     this.fetchContext.freshness = options.freshness;
+    this.fetchContext.sendTimeoutMs = options.sendTimeoutMs;
   }
 
   /** Sends new requests to another upstream (a reload changed the origins); requests under way keep theirs. */
@@ -104,6 +114,11 @@ export class CacheEngine {
 
   stats(): EngineStats {
     return { ...this.ctx.counters };
+  }
+
+  /** Bytes held by fills under way, the bound, and how many fills it refused. */
+  inflightStats(): { usedBytes: number; limitBytes: number; refused: number } {
+    return this.ctx.budget.stats();
   }
 
   /** GET and HEAD: answer from the cache when the policy allows, else through a coalesced fetch. */

@@ -2,6 +2,7 @@
 // the counters, and invalidation. Built once by the engine.
 import type { VariantCache } from '../store/variant-cache.js';
 import type { Upstream } from '../upstream/origin-pool.js';
+import type { InflightBudget } from './inflight-budget.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
 import type { ResponseLabels } from './respond.js';
 
@@ -34,6 +35,8 @@ export interface NodeContext {
   /** Replaced by a reload that changes the origins. */
   client: Upstream;
   readonly counters: EngineStats;
+  /** Bytes held by the node's fills under way (every body tee reserves from it). */
+  readonly budget: InflightBudget;
   readonly hooks: ProxyHooks;
   /** Drops every variant of a URL and keeps fetches under way from storing their result. */
   invalidateUrl(primaryKey: string): number;

@@ -29,6 +29,11 @@ export interface ProxyOptions {
   maxBytes: number;
   /** Larger responses stream through without being stored. */
   maxObjectBytes: number;
+  /**
+   * Bytes that fills under way may hold (kept for the store, or not yet taken by a client);
+   * null: the same bound as maxBytes. Past it, new fills stream through unstored.
+   */
+  maxInflightBytes: number | null;
   /** Bound on stored variants of one URL (RFC 9111 §4.1). */
   maxVariantsPerUrl: number;
   /** RFC 9111 heuristics, and stale windows the operator grants (RFC 5861). */
@@ -46,12 +51,15 @@ export interface ProxyOptions {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** A client whose socket takes nothing of its response for this long is cut. */
+  sendTimeoutMs: number;
 }
 
 export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   cacheName: 'mini-cdn',
   maxBytes: 256 * 1024 * 1024,
   maxObjectBytes: 16 * 1024 * 1024,
+  maxInflightBytes: null,
   maxVariantsPerUrl: 32,
   freshness: DEFAULT_FRESHNESS,
   consistency: { mode: 'ttl', edgeTtlMs: 3_600_000 },
@@ -69,6 +77,7 @@ export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   requestTimeoutMs: 60_000,
   headersTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
+  sendTimeoutMs: 30_000,
 };
 
 /** Defaults, overridden by what the caller gives; nested groups merge one level deep. */

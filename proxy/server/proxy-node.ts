@@ -13,7 +13,7 @@ import { CacheEngine } from './cache-engine.js';
 import { createExchange } from './exchange.js';
 import { NO_CALLBACKS, resolveProxyOptions } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
-import { sendError } from './respond.js';
+import { responseLabels, sendError } from './respond.js';
 import { createUpgradeTunnel } from './upgrade.js';
 import { compileRoutes } from './routes.js';
 
@@ -74,7 +74,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
   const engine = new CacheEngine(resolved, cache, client, hooks);
   let options = resolved;
   let routes = compileRoutes(options.routes);
-  let labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
+  let labels = responseLabels(options);
 
   const server = http.createServer({
     maxHeaderSize: resolved.maxRequestHeaderBytes,
@@ -157,7 +157,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
       const needRestart = RESTART_SETTINGS.filter((name) => changed(fresh, resolved, name));
       options = fresh;
       routes = compileRoutes(fresh.routes);
-      labels = { cacheName: fresh.cacheName, forwardCdnCacheControl: fresh.forwardCdnCacheControl };
+      labels = responseLabels(fresh);
       engine.updateOptions(fresh);
       return needRestart;
     },

@@ -7,11 +7,20 @@ import type { CacheStatusFields } from '../policy/index.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import type { Exchange } from './exchange.js';
 import { appendField } from './forwarding.js';
+import type { ProxyOptions } from './options.js';
+import { sendStoredBody } from './paced-send.js';
 import { sendRange } from './range-response.js';
 
+/** What writing a response needs from the options; rebuilt by a reload. */
 export interface ResponseLabels {
   cacheName: string;
   forwardCdnCacheControl: boolean;
+  /** A client whose socket takes nothing of a body for this long is cut. */
+  sendTimeoutMs: number;
+}
+
+export function responseLabels(options: ProxyOptions): ResponseLabels {
+  return { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl, sendTimeoutMs: options.sendTimeoutMs };
 }
 
 /** Adds Via and this cache's Cache-Status member (RFC 9211 §2: appended after upstream caches'). */
@@ -69,7 +78,7 @@ export function sendEntry(ex: Exchange, entry: CacheEntry, ageMs: number, labels
   if (ex.method === 'GET' && ex.headers['range'] !== undefined && sendRange(res, ex.headers, entry, fields)) return;
   res.writeHead(entry.status, fields as unknown as Record<string, string>);
   if (ex.method === 'HEAD') res.end();
-  else res.end(entry.body);
+  else sendStoredBody(res, entry.body, labels.sendTimeoutMs);
 }
 
 /** A clear error answer; when headers already went out, the connection is cut instead. */
