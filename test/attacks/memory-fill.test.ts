@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fetchFrom, waitFor } from '../helpers/harness.js';
-import { digest, expectedDigest, largeBodyOrigin, nonReader, startEdgeProcess, startGet, waitEdgeClosed } from '../helpers/memory-fill.js';
+import { digest, expectedDigest, largeBodyOrigin, nonReader, slowReader, startEdgeProcess, startGet, waitEdgeClosed } from '../helpers/memory-fill.js';
 import type { LargeBodyOrigin, NonReader } from '../helpers/memory-fill.js';
 
 const MiB = 1024 * 1024;
@@ -126,6 +126,25 @@ test('limits.sendTimeoutMs applies to hits: clients that never read a stored bod
     assert.equal(origin.count(path), 1);
   } finally {
     closeAll(clients);
+    await edge.stop();
+  }
+});
+
+test('limits.sendTimeoutMs cuts clients that read nothing, not clients that read slowly: a slow reader gets the whole body, on a fill and on a hit', async () => {
+  // Each step of the reader is far shorter than the send timeout; the whole body takes longer than it.
+  const edge = await startEdgeProcess(origin.url, ['cache:', `  maxBytes: ${64 * MiB}`, `  maxObjectBytes: ${OBJECT_LIMIT}`, 'limits:', '  sendTimeoutMs: 1500']);
+  try {
+    const path = '/slow/one';
+    for (const expected of ['fwd=uri-miss', 'hit']) {
+      const got = await slowReader(edge.url, path, 64 * 1024, 20, 120_000);
+      assert.match(got.head, /^HTTP\/1\.1 200 /);
+      assert.match(got.head, new RegExp(`cache-status: [^\r]*${expected}`, 'i'));
+      assert.equal(got.body.length, BODY, expected);
+      assert.equal(digest(got.body), expectedDigest(path, BODY), expected);
+      assert.equal(got.ended, true);
+    }
+    assert.equal(origin.count(path), 1);
+  } finally {
     await edge.stop();
   }
 });

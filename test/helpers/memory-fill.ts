@@ -220,3 +220,36 @@ export function startGet(edgeUrl: string, path: string): Promise<StartedGet> {
     req.once('error', reject);
   });
 }
+
+/** A client that reads, slowly: about `stepBytes` every `stepMs`; resolves with the body (after the header block). */
+export function slowReader(edgeUrl: string, path: string, stepBytes: number, stepMs: number, waitMs: number): Promise<{ head: string; body: Buffer; ended: boolean }> {
+  const { hostname, port } = new URL(edgeUrl);
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    let inStep = 0;
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.pause();
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`);
+    });
+    const step = setInterval(() => {
+      inStep = 0;
+      socket.resume();
+    }, stepMs);
+    const deadline = setTimeout(() => socket.destroy(), waitMs);
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      inStep += d.length;
+      if (inStep >= stepBytes) socket.pause();
+    });
+    socket.once('end', () => (ended = true));
+    socket.once('error', () => undefined);
+    socket.once('close', () => {
+      clearInterval(step);
+      clearTimeout(deadline);
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      resolve({ head: all.subarray(0, Math.max(0, end)).toString('latin1'), body: end < 0 ? Buffer.alloc(0) : all.subarray(end + 4), ended });
+    });
+  });
+}
