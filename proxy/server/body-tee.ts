@@ -11,6 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { InflightBudget } from './inflight-budget.js';
 import { SEND_SLICE_BYTES, StallTimer, endWithin } from './paced-send.js';
+import type { SendLimit } from './paced-send.js';
 
 export type TeeOutcome = 'complete' | 'not-buffered' | 'overflow' | 'inflight-budget' | 'failed' | 'abandoned';
 
@@ -24,7 +25,7 @@ export interface BodyTeeOptions {
   /** The node's bound on bytes held by fills in flight. */
   budget: InflightBudget;
   /** A client whose socket takes nothing for this long is cut. */
-  sendTimeoutMs: number;
+  send: SendLimit;
   /** The whole body, when it was kept and arrived complete. */
   onComplete: (body: Buffer) => void;
   /** Called once when the tee ends, with how. */
@@ -47,10 +48,10 @@ class Sink {
   sent = 0;
   waiting = false;
 
-  constructor(res: ServerResponse, next: number, sendTimeoutMs: number) {
+  constructor(res: ServerResponse, next: number, send: SendLimit) {
     this.res = res;
     this.next = next;
-    this.stall = new StallTimer(res, sendTimeoutMs);
+    this.stall = new StallTimer(res, send);
   }
 }
 
@@ -61,6 +62,12 @@ export class BodyTee {
   /** Chunks held: chunks[0] is chunk number `dropped` of the body. */
   private chunks: Buffer[] = [];
   private dropped = 0;
+  /**
+   * The body in one buffer, filled up to `bytes`: allocated at once for an announced length (each
+   * chunk is copied in, so the stored body is the only copy and is never concatenated), or the
+   * concatenation of the chunks once a body of unknown length is complete.
+   */
+  private whole: Buffer | undefined;
   /** Bytes received (while buffering: bytes kept). */
   private bytes = 0;
   /** Bytes taken from the budget; given back as held chunks are dropped, or all at the end. */
@@ -103,7 +110,7 @@ export class BodyTee {
   /** Sends the body (what was kept so far, then the rest) to a client; false when it cannot. */
   attach(res: ServerResponse): boolean {
     if (!this.joinable) return false;
-    const sink = new Sink(res, this.dropped, this.options.sendTimeoutMs);
+    const sink = new Sink(res, this.dropped, this.options.send);
     this.sinks.add(sink);
     // `on`, not `once`: detach is idempotent, and once() wraps each listener.
     res.on('close', () => this.detach(sink));
@@ -126,7 +133,11 @@ export class BodyTee {
     const wanted = expectedBytes ?? Math.min(UNDECLARED_FIRST_BYTES, maxBytes);
     if (wanted > maxBytes) this.stopBuffering('overflow');
     else if (!budget.tryReserve(wanted)) this.stopBuffering('inflight-budget');
-    else this.reserved = wanted;
+    else {
+      this.reserved = wanted;
+      // Only the received part is ever read: no need to zero it.
+      if (expectedBytes !== undefined) this.whole = Buffer.allocUnsafe(expectedBytes);
+    }
   }
 
   /** Takes budget for `length` more kept bytes; false when a bound says no. */
@@ -161,6 +172,14 @@ export class BodyTee {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.whole) {
+      // More than the origin announced: not this body (node's parser should never let it through).
+      if (this.bytes + chunk.length > this.whole.length) return this.onFail();
+      chunk.copy(this.whole, this.bytes);
+      this.bytes += chunk.length;
+      for (const sink of this.sinks) this.pump(sink);
+      return;
+    }
     if (this.buffering) this.keep(chunk.length);
     this.bytes += chunk.length;
     this.chunks.push(chunk);
@@ -173,17 +192,8 @@ export class BodyTee {
     if (sink.waiting) return;
     const { res } = sink;
     for (;;) {
-      const chunk = this.chunks[sink.next - this.dropped];
-      if (chunk === undefined) break;
-      let piece: Buffer;
-      if (chunk.length - sink.skip > SEND_SLICE_BYTES) {
-        piece = chunk.subarray(sink.skip, sink.skip + SEND_SLICE_BYTES);
-        sink.skip += SEND_SLICE_BYTES;
-      } else {
-        piece = sink.skip === 0 ? chunk : chunk.subarray(sink.skip);
-        sink.next++;
-        sink.skip = 0;
-      }
+      const piece = this.nextPiece(sink);
+      if (piece === undefined) break;
       sink.sent += piece.length;
       if (!res.write(piece)) {
         sink.waiting = true;
@@ -192,6 +202,21 @@ export class BodyTee {
       }
     }
     if (this.state === 'ended') this.finish(sink);
+  }
+
+  /** What the client is to get next, at most one slice; undefined when it has all there is so far. */
+  private nextPiece(sink: Sink): Buffer | undefined {
+    if (this.whole) return sink.sent < this.bytes ? this.whole.subarray(sink.sent, Math.min(this.bytes, sink.sent + SEND_SLICE_BYTES)) : undefined;
+    const chunk = this.chunks[sink.next - this.dropped];
+    if (chunk === undefined) return undefined;
+    if (chunk.length - sink.skip > SEND_SLICE_BYTES) {
+      sink.skip += SEND_SLICE_BYTES;
+      return chunk.subarray(sink.skip - SEND_SLICE_BYTES, sink.skip);
+    }
+    const piece = sink.skip === 0 ? chunk : chunk.subarray(sink.skip);
+    sink.next++;
+    sink.skip = 0;
+    return piece;
   }
 
   private drained(sink: Sink): void {
@@ -227,7 +252,7 @@ export class BodyTee {
   private finish(sink: Sink): void {
     this.sinks.delete(sink);
     sink.res.end();
-    endWithin(sink.res, this.options.sendTimeoutMs, sink.stall);
+    endWithin(sink.res, this.options.send, sink.stall);
     this.afterSinkLeft();
   }
 
@@ -264,15 +289,10 @@ export class BodyTee {
       // Never store a body whose length disagrees with what the origin announced.
       outcome = 'failed';
     } else {
-      const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.bytes);
       // The clients still behind read on from the stored body: the chunks are let go.
-      this.chunks = [body];
-      this.dropped = 0;
-      for (const sink of this.sinks) {
-        sink.next = 0;
-        sink.skip = sink.sent;
-      }
-      this.options.onComplete(body);
+      this.whole ??= this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.bytes);
+      this.chunks = [];
+      this.options.onComplete(this.whole);
       outcome = 'complete';
     }
     for (const sink of [...this.sinks]) this.pump(sink);
@@ -296,12 +316,13 @@ export class BodyTee {
 
   private release(): void {
     this.chunks = [];
+    this.whole = undefined;
     this.giveBack(this.reserved);
   }
 }
 
 /** A body that is not stored, to one client at its pace (backpressure), cut after sendTimeoutMs without progress. */
-export function streamUnstored(source: Readable, res: ServerResponse, budget: InflightBudget, sendTimeoutMs: number): void {
-  const tee = new BodyTee(source, { buffer: false, maxBytes: 0, expectedBytes: undefined, budget, sendTimeoutMs, onComplete: () => undefined, onDone: () => undefined });
+export function streamUnstored(source: Readable, res: ServerResponse, budget: InflightBudget, send: SendLimit): void {
+  const tee = new BodyTee(source, { buffer: false, maxBytes: 0, expectedBytes: undefined, budget, send, onComplete: () => undefined, onDone: () => undefined });
   if (!tee.attach(res)) res.destroy();
 }

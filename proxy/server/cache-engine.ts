@@ -56,6 +56,10 @@ export class CacheEngine {
   private readonly fetchContext: FetchContext;
   private readonly inflight = new Map<string, SharedFetch>();
   private readonly storeMaxBytes: number;
+  /** Counts clients cut by the send timeout (kept across reloads, which rebuild the labels). */
+  private readonly countSendTimeout = (): void => {
+    this.ctx.counters.sendTimeouts++;
+  };
 
   /** The key form of a purged path: the same route rules as requests (ignored and sorted query). */
   private keyPathOf: (path: string) => string;
@@ -68,9 +72,10 @@ export class CacheEngine {
     // maxBytes is fixed when the node is built (a reload does not resize the store).
     this.storeMaxBytes = options.maxBytes;
     const budget = new InflightBudget(options.maxInflightBytes ?? options.maxBytes);
+    const labels = responseLabels(options, this.countSendTimeout);
     this.ctx = {
       options,
-      labels: responseLabels(options),
+      labels,
       cache,
       client,
       counters: emptyStats(),
@@ -84,7 +89,7 @@ export class CacheEngine {
       freshness: options.freshness,
       maxObjectBytes: options.maxObjectBytes,
       budget,
-      sendTimeoutMs: options.sendTimeoutMs,
+      send: labels.send,
       onSettled: (fetch) => {
         if (this.inflight.get(fetch.key) === fetch) this.inflight.delete(fetch.key);
       },
@@ -99,10 +104,10 @@ export class CacheEngine {
     const routes = compileRoutes(options.routes);
     this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
     this.ctx.options = options;
-    this.ctx.labels = responseLabels(options);
+    this.ctx.labels = responseLabels(options, this.countSendTimeout);
     this.ctx.budget.setLimit(options.maxInflightBytes ?? this.storeMaxBytes);
     this.fetchContext.freshness = options.freshness;
-    this.fetchContext.sendTimeoutMs = options.sendTimeoutMs;
+    this.fetchContext.send = this.ctx.labels.send;
   }
 
   /** Sends new requests to another upstream (a reload changed the origins); requests under way keep theirs. */
@@ -113,7 +118,7 @@ export class CacheEngine {
   }
 
   stats(): EngineStats {
-    return { ...this.ctx.counters };
+    return { ...this.ctx.counters, inflightRefused: this.ctx.budget.stats().refused };
   }
 
   /** Bytes held by fills under way, the bound, and how many fills it refused. */

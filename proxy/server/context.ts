@@ -21,10 +21,14 @@ export interface EngineStats {
   callbackHits: number;
   /** Callback-mode copies revalidated because the bus was not in sync. */
   callbackFallbacks: number;
+  /** Clients cut because their socket took nothing for limits.sendTimeoutMs. */
+  sendTimeouts: number;
+  /** Fills not stored (streamed through) because fills in flight held the in-flight budget. */
+  inflightRefused: number;
 }
 
 export function emptyStats(): EngineStats {
-  return { hits: 0, misses: 0, revalidations: 0, notModified: 0, collapsed: 0, staleServed: 0, passThrough: 0, upstreamErrors: 0, invalidations: 0, rangeHits: 0, callbackHits: 0, callbackFallbacks: 0 };
+  return { hits: 0, misses: 0, revalidations: 0, notModified: 0, collapsed: 0, staleServed: 0, passThrough: 0, upstreamErrors: 0, invalidations: 0, rangeHits: 0, callbackHits: 0, callbackFallbacks: 0, sendTimeouts: 0, inflightRefused: 0 };
 }
 
 export interface NodeContext {

@@ -7,6 +7,12 @@ import type { ServerResponse } from 'node:http';
 /** Largest write handed to a socket at once; also the progress a client must make per sendTimeoutMs. */
 export const SEND_SLICE_BYTES = 64 * 1024;
 
+/** How long a client's socket may take nothing; `onCut` counts the clients cut. */
+export interface SendLimit {
+  timeoutMs: number;
+  onCut: () => void;
+}
+
 /**
  * One per client that may wait on its socket: armed when a write is not taken at once, disarmed
  * by 'drain'. It measures from the latest arm; firing while armed destroys the response (the
@@ -14,20 +20,20 @@ export const SEND_SLICE_BYTES = 64 * 1024;
  */
 export class StallTimer {
   private readonly res: ServerResponse;
-  private readonly ms: number;
+  private readonly limit: SendLimit;
   private timer: NodeJS.Timeout | undefined;
   private armed = false;
 
-  constructor(res: ServerResponse, ms: number) {
+  constructor(res: ServerResponse, limit: SendLimit) {
     this.res = res;
-    this.ms = ms;
+    this.limit = limit;
   }
 
   arm(): void {
     this.armed = true;
     // refresh() also re-activates a timer that already fired while disarmed.
     if (this.timer) this.timer.refresh();
-    else this.timer = setTimeout(() => this.fire(), this.ms).unref();
+    else this.timer = setTimeout(() => this.fire(), this.limit.timeoutMs).unref();
   }
 
   disarm(): void {
@@ -40,34 +46,36 @@ export class StallTimer {
   }
 
   private fire(): void {
-    if (this.armed) this.res.destroy();
+    if (!this.armed || this.res.destroyed) return;
+    this.limit.onCut();
+    this.res.destroy();
   }
 }
 
 /**
  * After res.end(): when the socket did not take the last bytes at once, the client must read
- * them within `ms` ('finish'), or it is cut. Nothing is scheduled when the write completed.
+ * them within the limit ('finish'), or it is cut. Nothing is scheduled when the write completed.
  */
-export function endWithin(res: ServerResponse, ms: number, timer?: StallTimer): void {
+export function endWithin(res: ServerResponse, limit: SendLimit, timer?: StallTimer): void {
   if (res.writableLength === 0 || res.destroyed) {
     timer?.stop();
     return;
   }
-  const stall = timer ?? new StallTimer(res, ms);
+  const stall = timer ?? new StallTimer(res, limit);
   stall.arm();
   const stop = (): void => stall.stop();
   res.once('finish', stop);
   res.once('close', stop);
 }
 
-/** A stored body (a hit): at once when small, else slice by slice on 'drain'; cut after `ms` without progress. */
-export function sendStoredBody(res: ServerResponse, body: Buffer, ms: number): void {
+/** A stored body (a hit): at once when small, else slice by slice on 'drain'; cut when the socket takes nothing within the limit. */
+export function sendStoredBody(res: ServerResponse, body: Buffer, limit: SendLimit): void {
   if (body.length <= SEND_SLICE_BYTES) {
     res.end(body);
-    endWithin(res, ms);
+    endWithin(res, limit);
     return;
   }
-  const timer = new StallTimer(res, ms);
+  const timer = new StallTimer(res, limit);
   let offset = 0;
   const pump = (): void => {
     timer.disarm();
@@ -77,7 +85,7 @@ export function sendStoredBody(res: ServerResponse, body: Buffer, ms: number): v
       if (offset >= body.length) {
         res.off('drain', pump);
         res.end(piece);
-        endWithin(res, ms, timer);
+        endWithin(res, limit, timer);
         return;
       }
       if (!res.write(piece)) {

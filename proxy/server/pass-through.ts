@@ -54,7 +54,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
   const refused = tee !== undefined && !tee.storing ? { detail: status.detail ?? (tee.notStoredBecause === 'overflow' ? 'too-large' : tee.notStoredBecause) } : {};
   res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: tee?.storing || undefined, ...refused })) as Record<string, string | string[]>);
-  if (!tee) return streamUnstored(upstream.body, res, ctx.budget, ctx.options.sendTimeoutMs);
+  if (!tee) return streamUnstored(upstream.body, res, ctx.budget, ctx.labels.send);
   if (!tee.attach(res)) res.destroy();
 }
 
@@ -66,7 +66,7 @@ function storingTee(ctx: NodeContext, ex: Exchange, upstream: UpstreamResponse):
     maxBytes: ctx.options.maxObjectBytes,
     expectedBytes: contentLength(fields),
     budget: ctx.budget,
-    sendTimeoutMs: ctx.options.sendTimeoutMs,
+    send: ctx.labels.send,
     onComplete: (body) => ctx.cache.put(ex.primaryKey, newEntry(upstream, fields, body, ex.headers)),
     onDone: () => undefined,
   });

@@ -81,7 +81,7 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
         maxBytes: ctx.options.maxObjectBytes,
         expectedBytes: contentLength(upstream.headers as HeaderMap),
         budget: ctx.budget,
-        sendTimeoutMs: ctx.options.sendTimeoutMs,
+        send: ctx.labels.send,
         onComplete: store,
         onDone: () => undefined,
       })
@@ -89,7 +89,7 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl);
   const refused = tee !== undefined && !tee.storing ? { detail: status.detail ?? (tee.notStoredBecause === 'overflow' ? 'too-large' : tee.notStoredBecause) } : {};
   res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: tee?.storing || undefined, ...refused })) as Record<string, string | string[]>);
-  if (!tee) return streamUnstored(upstream.body, res, ctx.budget, ctx.options.sendTimeoutMs);
+  if (!tee) return streamUnstored(upstream.body, res, ctx.budget, ctx.labels.send);
   if (!tee.attach(res)) res.destroy();
 }
 

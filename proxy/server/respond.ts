@@ -9,18 +9,19 @@ import type { Exchange } from './exchange.js';
 import { appendField } from './forwarding.js';
 import type { ProxyOptions } from './options.js';
 import { sendStoredBody } from './paced-send.js';
+import type { SendLimit } from './paced-send.js';
 import { sendRange } from './range-response.js';
 
 /** What writing a response needs from the options; rebuilt by a reload. */
 export interface ResponseLabels {
   cacheName: string;
   forwardCdnCacheControl: boolean;
-  /** A client whose socket takes nothing of a body for this long is cut. */
-  sendTimeoutMs: number;
+  /** A client whose socket takes nothing of a body for sendTimeoutMs is cut. */
+  send: SendLimit;
 }
 
-export function responseLabels(options: ProxyOptions): ResponseLabels {
-  return { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl, sendTimeoutMs: options.sendTimeoutMs };
+export function responseLabels(options: ProxyOptions, onCut: () => void = () => undefined): ResponseLabels {
+  return { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl, send: { timeoutMs: options.sendTimeoutMs, onCut } };
 }
 
 /** Adds Via and this cache's Cache-Status member (RFC 9211 §2: appended after upstream caches'). */
@@ -78,7 +79,7 @@ export function sendEntry(ex: Exchange, entry: CacheEntry, ageMs: number, labels
   if (ex.method === 'GET' && ex.headers['range'] !== undefined && sendRange(res, ex.headers, entry, fields)) return;
   res.writeHead(entry.status, fields as unknown as Record<string, string>);
   if (ex.method === 'HEAD') res.end();
-  else sendStoredBody(res, entry.body, labels.sendTimeoutMs);
+  else sendStoredBody(res, entry.body, labels.send);
 }
 
 /** A clear error answer; when headers already went out, the connection is cut instead. */

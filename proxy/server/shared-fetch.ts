@@ -14,6 +14,7 @@ import type { UpstreamResponse } from '../upstream/origin-client.js';
 import type { Upstream } from '../upstream/origin-pool.js';
 import { BodyTee } from './body-tee.js';
 import type { InflightBudget } from './inflight-budget.js';
+import type { SendLimit } from './paced-send.js';
 
 export interface StaleCopy {
   entry: CacheEntry;
@@ -51,7 +52,7 @@ export interface FetchContext {
   /** Bytes held by fills under way, shared by the node's fetches. */
   budget: InflightBudget;
   /** Replaced by a reload. */
-  sendTimeoutMs: number;
+  send: SendLimit;
   onSettled: (fetch: SharedFetch) => void;
 }
 
@@ -126,7 +127,7 @@ export class SharedFetch {
       maxBytes: maxObjectBytes,
       expectedBytes: declared,
       budget: this.context.budget,
-      sendTimeoutMs: this.context.sendTimeoutMs,
+      send: this.context.send,
       onComplete: (body) => this.store(upstream, sharedHeaders, body),
       onDone: () => {
         this.joinableAfterHeaders = false;

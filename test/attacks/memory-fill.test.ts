@@ -92,6 +92,7 @@ test('limits.sendTimeoutMs: clients that never read are cut (truncated, never a 
       assert.ok(got.bodyBytes < BODY, `a cut client got ${got.bodyBytes} of ${BODY} bytes`);
       assert.equal(got.ended, true);
     }
+    assert.equal(await edge.metric('minicdn_send_timeouts_total'), clients.length);
     // The fills were stored although their clients were cut.
     for (const path of [...Array.from({ length: 6 }, (_, i) => `/cut/${i}`), shared]) {
       const hit = await fetchFrom(edge.url, 'GET', path);
@@ -120,6 +121,7 @@ test('limits.sendTimeoutMs applies to hits: clients that never read a stored bod
       assert.ok(got.bodyBytes < BODY, `a cut client got ${got.bodyBytes} of ${BODY} bytes`);
       assert.equal(got.ended, true);
     }
+    assert.equal(await edge.metric('minicdn_send_timeouts_total'), clients.length);
     const hit = await fetchFrom(edge.url, 'GET', path);
     assert.equal(hit.cacheStatus.hit, true);
     assert.equal(digest(hit.body), expectedDigest(path, BODY));
@@ -169,6 +171,8 @@ test('cache.maxInflightBytes: while fills in flight hold the budget, later fills
       assert.equal(digest(second.body), expectedDigest(path, BODY), path);
       assert.equal(origin.count(path), 2, path);
     }
+    assert.equal(await edge.metric('minicdn_inflight_refused_total'), 4);
+    assert.equal(await edge.metric('minicdn_inflight_bytes'), BODY);
     // The client goes away: its fill's bytes leave the budget, and fills are stored again.
     closeAll(clients);
     let stored = false;
@@ -180,6 +184,13 @@ test('cache.maxInflightBytes: while fills in flight hold the budget, later fills
       if (stored) assert.equal((await fetchFrom(edge.url, 'GET', path)).cacheStatus.hit, true);
     }
     assert.equal(stored, true, 'fills are stored again once the budget is released');
+    // Nothing stays counted once every client has its body.
+    let held = NaN;
+    for (let i = 0; i < 100 && held !== 0; i++) {
+      held = await edge.metric('minicdn_inflight_bytes');
+      if (held !== 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(held, 0);
   } finally {
     closeAll(clients);
     await edge.stop();

@@ -78,25 +78,29 @@ export interface EdgeProcess {
   pid: number;
   /** Resident memory of the edge process now, and its peak so far (VmRSS, VmHWM). */
   memory(): { rssBytes: number; peakBytes: number };
+  /** A series of the edge's /metrics (admin API), without labels; NaN when absent. */
+  metric(name: string): Promise<number>;
   stop(): Promise<void>;
 }
 
-/** `mini-cdn edge --config FILE` with the given YAML lines (origins and listen are added). */
+const ADMIN_TOKEN = 'memory-fill-admin-token';
+
+/** `mini-cdn edge --config FILE` with the given YAML lines (origins, listen and admin are added). */
 export async function startEdgeProcess(originUrl: string, yamlLines: string[]): Promise<EdgeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'mini-cdn-memory-fill-'));
   const file = join(dir, 'edge.yaml');
-  writeFileSync(file, ['listen: { host: 127.0.0.1, port: 0 }', 'origins:', `  - url: ${originUrl}`, 'logging: { accessLog: false, level: warn }', ...yamlLines, ''].join('\n'));
-  const env = { ...process.env, MINI_CDN_REDIS_URL: '', MINI_CDN_ADMIN_TOKEN: '' };
+  writeFileSync(file, ['listen: { host: 127.0.0.1, port: 0 }', 'origins:', `  - url: ${originUrl}`, 'logging: { accessLog: false, level: warn }', `admin: { port: 0, token: ${ADMIN_TOKEN} }`, ...yamlLines, ''].join('\n'));
+  const env = { ...process.env, MINI_CDN_REDIS_URL: '', MINI_CDN_ADMIN_TOKEN: ADMIN_TOKEN };
   const child: ChildProcess = spawn(process.execPath, [BIN, 'edge', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    const url = await new Promise<string>((resolve, reject) => {
+    const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
       child.stdout?.on('data', (d: Buffer) => {
         output += d.toString();
-        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (match?.[1]) resolve(match[1]);
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+).*, admin (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (match?.[1] && match[2]) resolve([match[1], match[2]]);
       });
       child.once('exit', (code) => reject(new Error(`edge exited ${code}: ${output}`)));
     });
@@ -109,6 +113,11 @@ export async function startEdgeProcess(originUrl: string, yamlLines: string[]): 
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');
         const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
         return { rssBytes: kib('VmRSS'), peakBytes: kib('VmHWM') };
+      },
+      async metric(name) {
+        const res = await fetch(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        const text = await res.text();
+        return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
       },
       async stop() {
         child.kill('SIGKILL');
