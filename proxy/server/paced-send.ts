@@ -47,6 +47,12 @@ export class StallTimer {
 
   private fire(): void {
     if (!this.armed || this.res.destroyed) return;
+    // A pipelined response queued behind another has no socket yet: its wait is the other's
+    // (which has its own timer), not this client's reading.
+    if (this.res.socket === null) {
+      this.timer?.refresh();
+      return;
+    }
     this.limit.onCut();
     this.res.destroy();
   }

@@ -132,6 +132,28 @@ test('limits.sendTimeoutMs applies to hits: clients that never read a stored bod
   }
 });
 
+test('limits.sendTimeoutMs applies to bodies that are not stored: clients that never read a no-store body are cut', async () => {
+  const edge = await startEdgeProcess(origin.url, ['cache:', `  maxBytes: ${64 * MiB}`, `  maxObjectBytes: ${OBJECT_LIMIT}`, 'limits:', '  sendTimeoutMs: 500']);
+  const clients: NonReader[] = [];
+  try {
+    for (let i = 0; i < 3; i++) clients.push(await nonReader(edge.url, `/nostore/${i}`));
+    assert.equal(await waitEdgeClosed(edge.port, clients, WAIT_MS), clients.length, 'the edge closed every non-reading connection');
+    for (const c of clients) {
+      const got = await c.drain(WAIT_MS);
+      assert.match(got.head, /^HTTP\/1\.1 200 /);
+      assert.ok(got.bodyBytes < BODY, `a cut client got ${got.bodyBytes} of ${BODY} bytes`);
+      assert.equal(got.ended, true);
+    }
+    assert.equal(await edge.metric('minicdn_send_timeouts_total'), clients.length);
+    const whole = await fetchFrom(edge.url, 'GET', '/nostore/0');
+    assert.equal(digest(whole.body), expectedDigest('/nostore/0', BODY));
+    assert.equal(origin.count('/nostore/0'), 2);
+  } finally {
+    closeAll(clients);
+    await edge.stop();
+  }
+});
+
 test('limits.sendTimeoutMs cuts clients that read nothing, not clients that read slowly: a slow reader gets the whole body, on a fill and on a hit', async () => {
   // Each step of the reader is far shorter than the send timeout; the whole body takes longer than it.
   const edge = await startEdgeProcess(origin.url, ['cache:', `  maxBytes: ${64 * MiB}`, `  maxObjectBytes: ${OBJECT_LIMIT}`, 'limits:', '  sendTimeoutMs: 1500']);

@@ -19,7 +19,8 @@ const PREFIX_BYTES = 64;
 /**
  * An origin whose every path is a distinct body of `bodyBytes`: the path in the first bytes, then
  * one preallocated filler shared by all (no per-request allocation in the test process).
- * Paths with `chunked` are answered without Content-Length. Counts requests per path.
+ * Paths with `chunked` are answered without Content-Length, paths with `nostore` with
+ * Cache-Control: no-store. Counts requests per path.
  */
 export interface LargeBodyOrigin {
   url: string;
@@ -39,7 +40,7 @@ export async function largeBodyOrigin(bodyBytes: number): Promise<LargeBodyOrigi
     const path = req.url ?? '/';
     counts.set(path, (counts.get(path) ?? 0) + 1);
     total++;
-    const headers: http.OutgoingHttpHeaders = { 'cache-control': 'max-age=600', 'content-type': 'application/octet-stream' };
+    const headers: http.OutgoingHttpHeaders = { 'cache-control': path.includes('nostore') ? 'no-store' : 'max-age=600', 'content-type': 'application/octet-stream' };
     if (!path.includes('chunked')) headers['content-length'] = String(bodyBytes);
     res.writeHead(200, headers);
     res.write(prefixOf(path));
