@@ -25,6 +25,7 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
     },
     maxBytes: config.cache.maxBytes,
     maxObjectBytes: config.cache.maxObjectBytes,
+    maxInflightBytes: config.cache.maxInflightBytes,
     maxVariantsPerUrl: config.cache.maxVariantsPerUrl,
     tagFields: config.cache.tagFields,
     forwardCdnCacheControl: config.cache.forwardCdnCacheControl,
@@ -45,6 +46,7 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
     headersTimeoutMs: config.limits.headersTimeoutMs,
     keepAliveTimeoutMs: config.limits.keepAliveTimeoutMs,
     trustedProxies: [...config.forwarding.trustedProxies],
+    sendTimeoutMs: config.limits.sendTimeoutMs,
   };
 }
 

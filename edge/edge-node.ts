@@ -90,6 +90,7 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
     ? createNodeMetrics({
         engine: () => proxy.engine.stats(),
         store: () => proxy.store.stats(),
+        inflight: () => proxy.engine.inflightStats(),
         ...(client instanceof OriginPool ? { pool: () => client.stats() } : {}),
         bus: () => bus.stats(),
         edgeId: id,

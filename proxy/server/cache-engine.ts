@@ -23,6 +23,7 @@ import { storableRequestOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
 import { compileForwarding, downstreamFields, upstreamRequestHeaders } from './forwarding.js';
 import { refreshWithHead } from './head-refresh.js';
+import { InflightBudget } from './inflight-budget.js';
 import { NO_CALLBACKS } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
 import { passThrough } from './pass-through.js';
@@ -30,7 +31,7 @@ import { purgeTargets } from './purge.js';
 import { compileRoutes, keyPath, routeFor } from './routes.js';
 import type { PurgeRequest } from './purge.js';
 import { rangeFetch, servePartial } from './range-fetch.js';
-import { labelResponse, sendEntry, sendError } from './respond.js';
+import { labelResponse, responseLabels, sendEntry, sendError } from './respond.js';
 import { serveStored } from './serve-stored.js';
 import { SharedFetch } from './shared-fetch.js';
 import type { FetchContext, FetchOutcome, StaleCopy } from './shared-fetch.js';
@@ -56,6 +57,11 @@ export class CacheEngine {
   private readonly ctx: NodeContext;
   private readonly fetchContext: FetchContext;
   private readonly inflight = new Map<string, SharedFetch>();
+  private readonly storeMaxBytes: number;
+  /** Counts clients cut by the send timeout (kept across reloads, which rebuild the labels). */
+  private readonly countSendTimeout = (): void => {
+    this.ctx.counters.sendTimeouts++;
+  };
 
   /** The key form of a purged path: the same route rules as requests (ignored and sorted query). */
   private keyPathOf: (path: string) => string;
@@ -65,13 +71,18 @@ export class CacheEngine {
     this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
     this.cache = cache;
     this.client = client;
+    // maxBytes is fixed when the node is built (a reload does not resize the store).
+    this.storeMaxBytes = options.maxBytes;
+    const budget = new InflightBudget(options.maxInflightBytes ?? options.maxBytes);
+    const labels = responseLabels(options, this.countSendTimeout);
     this.ctx = {
       options,
-      labels: { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl },
+      labels,
       forwarding: compileForwarding(options.cacheName, options.trustedProxies),
       cache,
       client,
       counters: emptyStats(),
+      budget,
       hooks,
       invalidateUrl: (primaryKey) => this.invalidateUrl(primaryKey),
     };
@@ -80,6 +91,8 @@ export class CacheEngine {
       cache,
       freshness: options.freshness,
       maxObjectBytes: options.maxObjectBytes,
+      budget,
+      send: labels.send,
       onSettled: (fetch) => {
         if (this.inflight.get(fetch.key) === fetch) this.inflight.delete(fetch.key);
       },
@@ -95,9 +108,11 @@ export class CacheEngine {
     const routes = compileRoutes(options.routes);
     this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
     this.ctx.options = options;
-    this.ctx.labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
+    this.ctx.labels = responseLabels(options, this.countSendTimeout);
+    this.ctx.budget.setLimit(options.maxInflightBytes ?? this.storeMaxBytes);
     this.ctx.forwarding = forwarding;
     this.fetchContext.freshness = options.freshness;
+    this.fetchContext.send = this.ctx.labels.send;
   }
 
   /** Sends new requests to another upstream (a reload changed the origins); requests under way keep theirs. */
@@ -108,7 +123,12 @@ export class CacheEngine {
   }
 
   stats(): EngineStats {
-    return { ...this.ctx.counters };
+    return { ...this.ctx.counters, inflightRefused: this.ctx.budget.stats().refused };
+  }
+
+  /** Bytes held by fills under way, the bound, and how many fills it refused. */
+  inflightStats(): { usedBytes: number; limitBytes: number; refused: number } {
+    return this.ctx.budget.stats();
   }
 
   /** GET and HEAD: answer from the cache when the policy allows, else through a coalesced fetch. */

@@ -32,6 +32,8 @@ export interface MetricSources {
   store: () => StoreStats;
   pool?: () => OriginPoolStats;
   bus?: () => BusCounts;
+  /** Bytes held by fills under way and their bound. */
+  inflight?: () => { usedBytes: number; limitBytes: number };
   /** Set as the `edge` label of every series. */
   edgeId?: string;
   /** prom-client's process and Node.js metrics (collectDefaultMetrics); default true. */
@@ -71,6 +73,8 @@ const ENGINE_COUNTERS: ReadonlyArray<[keyof EngineStats, string, string]> = [
   ['callbackHits', 'callback_hits', 'Hits kept past HTTP freshness because callbacks were in sync.'],
   ['callbackFallbacks', 'callback_fallbacks', 'Callback-mode copies revalidated because the bus was not in sync.'],
   ['rangeHits', 'range_hits', 'Range requests served from the cache.'],
+  ['sendTimeouts', 'send_timeouts', 'Clients cut because their socket took nothing of the response for limits.sendTimeoutMs.'],
+  ['inflightRefused', 'inflight_refused', 'Fills streamed through unstored because fills in flight held the in-flight budget.'],
 ];
 
 const BUS_COUNTERS: ReadonlyArray<[Exclude<keyof BusCounts, 'state'>, string, string]> = [
@@ -120,6 +124,11 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
   snapshotGauge('minicdn_store_entries', 'Entries held by the cache.', () => sources.store().entries);
   snapshotCounter('minicdn_store_evictions_total', 'Entries dropped to make room.', () => sources.store().evictions);
   snapshotCounter('minicdn_store_rejected_too_large_total', 'Responses not stored because they exceeded the object limit.', () => sources.store().rejectedTooLarge);
+  const inflight = sources.inflight;
+  if (inflight) {
+    snapshotGauge('minicdn_inflight_bytes', 'Bytes held by fills under way (kept for the store, or not yet taken by a client).', () => inflight().usedBytes);
+    snapshotGauge('minicdn_inflight_limit_bytes', 'Bound on those bytes (cache.maxInflightBytes, or cache.maxBytes).', () => inflight().limitBytes);
+  }
 
   // Counted in plain numbers and handed to prom-client at scrape time: its per-call label
   // hashing cost more than the rest of a cache hit.

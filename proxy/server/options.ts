@@ -30,6 +30,11 @@ export interface ProxyOptions {
   maxBytes: number;
   /** Larger responses stream through without being stored. */
   maxObjectBytes: number;
+  /**
+   * Bytes that fills under way may hold (kept for the store, or not yet taken by a client);
+   * null: the same bound as maxBytes. Past it, new fills stream through unstored.
+   */
+  maxInflightBytes: number | null;
   /** Bound on stored variants of one URL (RFC 9111 §4.1). */
   maxVariantsPerUrl: number;
   /** Response fields whose values tag an entry for purges by tag (any case; Surrogate-Key and Cache-Tag by default). */
@@ -54,12 +59,15 @@ export interface ProxyOptions {
    * this node extends; any other peer's are replaced. A shield lists its edges here.
    */
   trustedProxies: string[];
+  /** A client whose socket takes nothing of its response for this long is cut. */
+  sendTimeoutMs: number;
 }
 
 export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   cacheName: 'mini-cdn',
   maxBytes: 256 * 1024 * 1024,
   maxObjectBytes: 16 * 1024 * 1024,
+  maxInflightBytes: null,
   maxVariantsPerUrl: 32,
   tagFields: DEFAULT_TAG_FIELDS,
   freshness: DEFAULT_FRESHNESS,
@@ -79,6 +87,7 @@ export const DEFAULT_PROXY_OPTIONS: Omit<ProxyOptions, 'origin'> = {
   headersTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   trustedProxies: [],
+  sendTimeoutMs: 30_000,
 };
 
 /** Defaults, overridden by what the caller gives; nested groups merge one level deep. */

@@ -2,7 +2,6 @@
 // successful unsafe request invalidates what it changed (RFC 9111 §4.4), and a POST response
 // that names its own URL in Content-Location with explicit freshness is stored for later GETs
 // of that URL (RFC 9111 §4, RFC 9110 §9.3.3).
-import { pipeline } from 'node:stream';
 import {
   cacheStatusWith,
   checkStorable,
@@ -14,7 +13,7 @@ import {
 import type { CacheStatusFields } from '../policy/index.js';
 import { classifyUpstreamError } from '../upstream/origin-client.js';
 import type { UpstreamResponse } from '../upstream/origin-client.js';
-import { BodyTee } from './body-tee.js';
+import { BodyTee, streamUnstored } from './body-tee.js';
 import type { NodeContext } from './context.js';
 import { contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
 import { primaryKeyOfUrl, storableRequestOf, urlOf } from './exchange.js';
@@ -59,23 +58,26 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     }
   }
   const storeAsGet = ex.method === 'POST' && postAnswersGet(ctx, ex, upstream);
+  const tee = storeAsGet ? storingTee(ctx, ex, upstream) : undefined;
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
-  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: storeAsGet || undefined })) as Record<string, string | string[]>);
-  if (!storeAsGet) {
-    pipeline(upstream.body, res, (err) => {
-      if (err) res.destroy();
-    });
-    return;
-  }
+  const refused = tee !== undefined && !tee.storing ? { detail: status.detail ?? (tee.notStoredBecause === 'overflow' ? 'too-large' : tee.notStoredBecause) } : {};
+  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: tee?.storing || undefined, ...refused })) as Record<string, string | string[]>);
+  if (!tee) return streamUnstored(upstream.body, res, ctx.budget, ctx.labels.send);
+  if (!tee.attach(res)) res.destroy();
+}
+
+/** Streams the response while keeping it to answer later GETs (unless a bound says no). */
+function storingTee(ctx: NodeContext, ex: Exchange, upstream: UpstreamResponse): BodyTee {
   const fields = withoutUnsharedFields(responseFields(upstream), ctx.options.freshness);
-  const tee = new BodyTee(upstream.body, {
+  return new BodyTee(upstream.body, {
     buffer: true,
     maxBytes: ctx.options.maxObjectBytes,
     expectedBytes: contentLength(fields),
+    budget: ctx.budget,
+    send: ctx.labels.send,
     onComplete: (body) => ctx.cache.put(ex.primaryKey, newEntry(upstream, fields, body, ex.forwardedHeaders)),
     onDone: () => undefined,
   });
-  if (!tee.attach(res)) res.destroy();
 }
 
 /** RFC 9111 §4: a POST response may answer a later GET when it says it is that URL's representation. */

@@ -14,7 +14,7 @@ import { createExchange } from './exchange.js';
 import { compileForwarding } from './forwarding.js';
 import { NO_CALLBACKS, resolveProxyOptions } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
-import { sendError } from './respond.js';
+import { responseLabels, sendError } from './respond.js';
 import { createUpgradeTunnel } from './upgrade.js';
 import { compileRoutes } from './routes.js';
 
@@ -77,7 +77,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
   let options = resolved;
   let routes = compileRoutes(options.routes);
   let forwarding = compileForwarding(options.cacheName, options.trustedProxies);
-  let labels = { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl };
+  let labels = responseLabels(options);
 
   const server = http.createServer({
     maxHeaderSize: resolved.maxRequestHeaderBytes,
@@ -170,7 +170,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
       options = fresh;
       forwarding = nextForwarding;
       routes = compileRoutes(fresh.routes);
-      labels = { cacheName: fresh.cacheName, forwardCdnCacheControl: fresh.forwardCdnCacheControl };
+      labels = responseLabels(fresh);
       engine.updateOptions(fresh);
       return needRestart;
     },

@@ -2,7 +2,6 @@
 // miss is forwarded with its Range; a 206 of one part is relayed and stored as a piece of the
 // representation, pieces of the same representation (same strong validator) are combined, and
 // once they cover it the entry becomes complete. A partial entry answers the ranges it holds.
-import { pipeline } from 'node:stream';
 import { MiniCdnError } from '../../common/errors.js';
 import {
   addPiece,
@@ -22,7 +21,7 @@ import type { CacheStatusFields } from '../policy/index.js';
 import type { HeaderMap, StoredParts } from '../types.js';
 import { classifyUpstreamError } from '../upstream/origin-client.js';
 import type { UpstreamResponse } from '../upstream/origin-client.js';
-import { BodyTee } from './body-tee.js';
+import { BodyTee, streamUnstored } from './body-tee.js';
 import type { NodeContext } from './context.js';
 import { contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
 import { storableRequestOf } from './exchange.js';
@@ -84,21 +83,21 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
     return sendError(res, unexpectedNotModified(), ctx.labels, cacheStatusWith(status, { fwdStatus: 304 }));
   }
   const store = storer(ctx, ex, upstream, partial);
+  const tee = store
+    ? new BodyTee(upstream.body, {
+        buffer: true,
+        maxBytes: ctx.options.maxObjectBytes,
+        expectedBytes: contentLength(upstream.headers as HeaderMap),
+        budget: ctx.budget,
+        send: ctx.labels.send,
+        onComplete: store,
+        onDone: () => undefined,
+      })
+    : undefined;
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
-  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: store ? true : undefined })) as Record<string, string | string[]>);
-  if (!store) {
-    pipeline(upstream.body, res, (err) => {
-      if (err) res.destroy();
-    });
-    return;
-  }
-  const tee = new BodyTee(upstream.body, {
-    buffer: true,
-    maxBytes: ctx.options.maxObjectBytes,
-    expectedBytes: contentLength(upstream.headers as HeaderMap),
-    onComplete: store,
-    onDone: () => undefined,
-  });
+  const refused = tee !== undefined && !tee.storing ? { detail: status.detail ?? (tee.notStoredBecause === 'overflow' ? 'too-large' : tee.notStoredBecause) } : {};
+  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: tee?.storing || undefined, ...refused })) as Record<string, string | string[]>);
+  if (!tee) return streamUnstored(upstream.body, res, ctx.budget, ctx.labels.send);
   if (!tee.attach(res)) res.destroy();
 }
 

@@ -7,11 +7,21 @@ import type { CacheStatusFields } from '../policy/index.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import type { Exchange } from './exchange.js';
 import { appendField, statusHasContent } from './forwarding.js';
+import type { ProxyOptions } from './options.js';
+import { sendStoredBody } from './paced-send.js';
+import type { SendLimit } from './paced-send.js';
 import { sendRange } from './range-response.js';
 
+/** What writing a response needs from the options; rebuilt by a reload. */
 export interface ResponseLabels {
   cacheName: string;
   forwardCdnCacheControl: boolean;
+  /** A client whose socket takes nothing of a body for sendTimeoutMs is cut. */
+  send: SendLimit;
+}
+
+export function responseLabels(options: ProxyOptions, onCut: () => void = () => undefined): ResponseLabels {
+  return { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl, send: { timeoutMs: options.sendTimeoutMs, onCut } };
 }
 
 /** Adds Via and this cache's Cache-Status member (RFC 9211 §2: appended after upstream caches'). */
@@ -71,7 +81,7 @@ export function sendEntry(ex: Exchange, entry: CacheEntry, ageMs: number, labels
   if (ex.method === 'GET' && ex.headers['range'] !== undefined && sendRange(res, ex.headers, entry, fields)) return;
   res.writeHead(entry.status, fields as unknown as Record<string, string>);
   if (ex.method === 'HEAD') res.end();
-  else res.end(entry.body);
+  else sendStoredBody(res, entry.body, labels.send);
 }
 
 /** A clear error answer; when headers already went out, the connection is cut instead. */

@@ -15,6 +15,8 @@ import { classifyUpstreamError } from '../upstream/origin-client.js';
 import type { UpstreamResponse } from '../upstream/origin-client.js';
 import type { Upstream } from '../upstream/origin-pool.js';
 import { BodyTee } from './body-tee.js';
+import type { InflightBudget } from './inflight-budget.js';
+import type { SendLimit } from './paced-send.js';
 
 export interface StaleCopy {
   entry: CacheEntry;
@@ -39,7 +41,7 @@ export type FetchOutcome =
       tee: BodyTee;
       shareable: boolean;
       /** Why it is not stored, when it is not. */
-      notStored?: NotStorableReason | 'too-large';
+      notStored?: NotStorableReason | 'too-large' | 'inflight-budget';
       varyNames: readonly string[];
       varyKey: string;
       /** Set when this answers the unconditional retry after a 304 that could not be used. */
@@ -56,6 +58,10 @@ export interface FetchContext {
   /** Replaced by a reload. */
   freshness: FreshnessOptions;
   maxObjectBytes: number;
+  /** Bytes held by fills under way, shared by the node's fetches. */
+  budget: InflightBudget;
+  /** Replaced by a reload. */
+  send: SendLimit;
   onSettled: (fetch: SharedFetch) => void;
 }
 
@@ -131,8 +137,22 @@ export class SharedFetch {
     const verdict = checkStorable(this.request.leader, { status: upstream.status, headers }, freshness, directives);
     const { varyNames, varyKey } = variantOf(headers, this.request.leader.headers);
     const declared = contentLength(headers);
-    let notStored: NotStorableReason | 'too-large' | undefined = verdict.storable ? undefined : verdict.reason;
+    let notStored: NotStorableReason | 'too-large' | 'inflight-budget' | undefined = verdict.storable ? undefined : verdict.reason;
     if (notStored === undefined && declared !== undefined && declared > maxObjectBytes) notStored = 'too-large';
+    const tee = new BodyTee(upstream.body, {
+      buffer: notStored === undefined,
+      maxBytes: maxObjectBytes,
+      expectedBytes: declared,
+      budget: this.context.budget,
+      send: this.context.send,
+      onComplete: (body) => this.store(upstream, sharedHeaders, body),
+      onDone: () => {
+        this.joinableAfterHeaders = false;
+        this.context.onSettled(this);
+      },
+    });
+    // The fills under way already hold the budget: this one streams through unstored.
+    if (notStored === undefined && !tee.storing) notStored = tee.notStoredBecause === 'overflow' ? 'too-large' : 'inflight-budget';
     const shareable = notStored === undefined;
     this.joinableAfterHeaders = shareable;
     if (!shareable) this.context.onSettled(this);
@@ -141,16 +161,6 @@ export class SharedFetch {
     if (stale && !shareable && upstream.status < 500) this.context.cache.store.delete(stale.storedKey);
 
     const sharedHeaders = shareable ? withoutUnsharedFields(headers, freshness, directives) : headers;
-    const tee = new BodyTee(upstream.body, {
-      buffer: shareable,
-      maxBytes: maxObjectBytes,
-      expectedBytes: declared,
-      onComplete: (body) => this.store(upstream, sharedHeaders, body),
-      onDone: () => {
-        this.joinableAfterHeaders = false;
-        this.context.onSettled(this);
-      },
-    });
     return { kind: 'response', status: upstream.status, headers, sharedHeaders, tee, shareable, notStored, varyNames, varyKey, retriedAfter: retryOf };
   }
 
