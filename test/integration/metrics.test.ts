@@ -141,6 +141,8 @@ describe('edge metrics and access hook', () => {
       ['minicdn_bus_applied_total', {}, 1],
       ['minicdn_bus_forged_total', {}, 1],
       ['minicdn_bus_garbled_total', {}, 1],
+      ['minicdn_bus_foreign_epoch_total', {}, 0],
+      ['minicdn_bus_ahead_of_counter_total', {}, 0],
       ['minicdn_bus_resyncs_total', {}, 0],
       ['minicdn_bus_gaps_total', {}, 0],
       ['minicdn_bus_replayed_total', {}, 0],
