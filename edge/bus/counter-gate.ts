@@ -29,8 +29,13 @@ export interface CounterGateOptions {
   read: () => Promise<CounterView>;
   /** A message the bus numbered, in arrival order. */
   pass: (message: Invalidation) => void;
-  /** The gate started or stopped waiting on a failing read (the caller reports the bus not in sync meanwhile). */
+  /**
+   * The gate started or stopped waiting on a read that failed or has not answered within
+   * stallAfterMs (the caller reports the bus not in sync meanwhile: a real purge may be waiting).
+   */
   onStalled: (stalled: boolean) => void;
+  /** A read unanswered this long stalls the gate until it answers. */
+  stallAfterMs: number;
   /** Pause before a failed read is tried again (attempt counts from 0). */
   backoffMs: (attempt: number) => number;
 }
@@ -54,6 +59,7 @@ export class CounterGate {
   private stalled = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
+  private slowRead: NodeJS.Timeout | undefined;
   private readonly waiting: Waiting[] = [];
   private readonly counts: GateCounts = { foreignEpoch: 0, aheadOfCounter: 0, counterReadFailures: 0 };
 
@@ -81,8 +87,10 @@ export class CounterGate {
   close(): void {
     this.closed = true;
     this.waiting.length = 0;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    clearTimeout(this.timer);
+    clearTimeout(this.slowRead);
     this.timer = undefined;
+    this.slowRead = undefined;
   }
 
   /** Passes or drops waiting messages in arrival order; starts a read when the first one needs it. */
@@ -115,16 +123,22 @@ export class CounterGate {
     if (this.reading || this.closed) return;
     this.reading = true;
     const readNumber = ++this.readsStarted;
+    this.slowRead = setTimeout(() => this.setStalled(true), this.options.stallAfterMs);
+    const answered = (): void => {
+      this.reading = false;
+      clearTimeout(this.slowRead);
+      this.slowRead = undefined;
+    };
     this.options.read().then(
       (view) => {
-        this.reading = false;
+        answered();
         if (this.closed) return;
         this.adopt(view, readNumber);
         this.setStalled(false);
         this.drain();
       },
       () => {
-        this.reading = false;
+        answered();
         if (this.closed) return;
         this.counts.counterReadFailures++;
         this.setStalled(true);

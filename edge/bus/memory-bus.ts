@@ -113,6 +113,7 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
       if (!closed) sequencer?.offer(message);
     },
     onStalled: () => undefined,
+    stallAfterMs: options.gapWaitMs,
     backoffMs: () => 0,
   });
 

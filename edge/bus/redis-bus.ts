@@ -77,6 +77,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
       if (handlers !== undefined && !closed) offer(message);
     },
     onStalled: () => reportState(),
+    stallAfterMs: options.gapWaitMs,
     backoffMs: backoff,
   });
   let reported: BusState = 'connecting';

@@ -111,7 +111,7 @@ export interface BusStats extends DeliveryCounts {
   foreignEpoch: number;
   /** Validly signed messages numbered beyond the bus's own counter: dropped. */
   aheadOfCounter: number;
-  /** Reads of the bus's epoch and counter that failed (retried; the state is 'down' meanwhile). */
+  /** Reads of the bus's epoch and counter that failed (retried; the state is 'down' while a read fails or hangs). */
   counterReadFailures: number;
   reconnects: number;
 }

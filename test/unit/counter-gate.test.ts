@@ -20,6 +20,7 @@ function harness() {
     read: () => new Promise<CounterView>((resolve, reject) => pending.push({ resolve, reject })),
     pass: (m) => void passed.push(`${m.epoch}:${m.seq}`),
     onStalled: (stalled) => void stalls.push(stalled),
+    stallAfterMs: 20,
     backoffMs: () => 1,
   });
   return { gate, passed, stalls, pending };
@@ -100,6 +101,20 @@ test('a failing read stalls the gate: messages wait in order, none dropped, unti
   assert.equal(h.gate.isStalled, false);
   assert.deepEqual(h.stalls, [true, false], 'told once each way');
   assert.equal(h.gate.stats().counterReadFailures, 3);
+  h.gate.close();
+});
+
+test('a read that does not answer stalls the gate until it does (a real purge may be waiting behind it)', async () => {
+  const h = harness();
+  h.gate.offer(msg(1));
+  for (let tries = 0; !h.gate.isStalled && tries < 500; tries++) await tick(2);
+  assert.equal(h.gate.isStalled, true, 'stalled while the read hangs');
+  assert.deepEqual(h.passed, []);
+  await answer(h, { epoch: 'e1', head: 1 });
+  assert.equal(h.gate.isStalled, false);
+  assert.deepEqual(h.passed, ['e1:1']);
+  assert.deepEqual(h.stalls, [true, false]);
+  assert.equal(h.gate.stats().counterReadFailures, 0, 'slow is not failed');
   h.gate.close();
 });
 
