@@ -146,6 +146,7 @@ export async function runEdge(args: string[]): Promise<number> {
     // The admin API serves /metrics; without it nobody could read them.
     metrics: withAdmin,
     ...(settings.accessLog ? { onResponse: access.push } : {}),
+    onUnsafePublishFailure: (err, urls) => logger.warn({ err, urls }, 'unsafe-request invalidation not published to the other edges'),
   });
   logger.setBindings({ edge: edge.id });
   const url = await edge.start(role ? role.port : port, host);

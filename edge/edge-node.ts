@@ -1,6 +1,7 @@
 // An edge node: a proxy node that receives invalidation callbacks from the bus, applies them to
 // its cache, confirms each one, and says it is alive. When callbacks may have been missed (the
-// bus resynced), every stored copy is marked stale: nothing is trusted without revalidation.
+// bus resynced), every stored copy is marked stale: nothing is trusted without revalidation. A
+// successful unsafe request through it is published, so that every edge drops what it changed.
 import { randomBytes } from 'node:crypto';
 import { createProxyNode } from '../proxy/server/proxy-node.js';
 import type { ProxyNode } from '../proxy/server/proxy-node.js';
@@ -9,6 +10,7 @@ import type { AccessRecord } from '../proxy/server/access-log.js';
 import { createNodeMetrics } from '../proxy/server/metrics.js';
 import type { NodeMetrics } from '../proxy/server/metrics.js';
 import { OriginPool } from '../proxy/upstream/origin-pool.js';
+import { publishInvalidation } from './bus/receipts.js';
 import type { EdgeInfo, Invalidation, InvalidationBus, SigningKeys } from './bus/types.js';
 import { APPLIED_FIELD, openApplied, sealApplied } from './tier-field.js';
 
@@ -25,13 +27,23 @@ export interface EdgeOptions {
   onResponse?: (record: AccessRecord) => void;
   /** Keep Prometheus metrics (edge.metrics, served by the admin API at /metrics); off by default. */
   metrics?: boolean;
+  /** An unsafe request's invalidation could not be published to the other edges (logs). */
+  onUnsafePublishFailure?: (err: unknown, urls: string[]) => void;
 }
+
+/** How long an unsafe request's invalidation keeps retrying while the bus is unavailable. */
+export const UNSAFE_PUBLISH_RETRY_MS = 10_000;
+/** Unsafe-request invalidations being published at once; beyond, they fail at once (counted, logged). */
+export const MAX_UNSAFE_PUBLISHES = 1_000;
 
 export interface EdgeStats {
   id: string;
   applied: number;
   resyncs: number;
   lastApplied?: { epoch: string; seq: number };
+  /** Successful unsafe requests through this edge whose invalidation reached the bus, and those that did not. */
+  unsafePublished: number;
+  unsafePublishFailures: number;
 }
 
 export interface EdgeNode {
@@ -55,6 +67,33 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
   let startedAtMs = 0;
   let address = '';
   let heartbeat: NodeJS.Timeout | undefined;
+  const unsafe = { published: 0, failures: 0, pending: 0 };
+
+  /**
+   * A successful unsafe request changed these URLs: every edge drops them (this one too, when its
+   * own message comes back: harmless). Fire and forget, with the publisher's retry; the client's
+   * response never waits for it nor fails with it.
+   */
+  function publishUnsafe(urls: string[]): void {
+    const valid = urls.filter(isHttpUrl);
+    if (valid.length === 0) return;
+    const failed = (err: unknown): void => {
+      unsafe.failures++;
+      try {
+        options.onUnsafePublishFailure?.(err, valid);
+      } catch {
+        // The logger's fault.
+      }
+    };
+    if (unsafe.pending >= MAX_UNSAFE_PUBLISHES) {
+      failed(new Error(`${MAX_UNSAFE_PUBLISHES} unsafe-request invalidations are already being published`));
+      return;
+    }
+    unsafe.pending++;
+    publishInvalidation(bus, { urls: valid }, { retryForMs: UNSAFE_PUBLISH_RETRY_MS })
+      .then(() => void unsafe.published++, failed)
+      .finally(() => void unsafe.pending--);
+  }
 
   const hooks: ProxyHooks = {
     callbacksInSync: () => bus.state() === 'in-sync',
@@ -76,6 +115,7 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
       if (!mine || mine.epoch !== theirs.epoch) return false;
       return theirs.seq > mine.seq;
     },
+    onUnsafeInvalidation: publishUnsafe,
   };
   const { onResponse } = options;
   const observe = options.metrics || onResponse
@@ -138,7 +178,7 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
       heartbeat.unref();
       return address;
     },
-    stats: () => ({ id, applied, resyncs, lastApplied: currentPoint() }),
+    stats: () => ({ id, applied, resyncs, lastApplied: currentPoint(), unsafePublished: unsafe.published, unsafePublishFailures: unsafe.failures }),
     async close(graceMs = 0) {
       if (heartbeat) clearInterval(heartbeat);
       await bus.deregister(id).catch(() => undefined);
@@ -146,4 +186,14 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
       await bus.close();
     },
   };
+}
+
+/** The bus takes absolute http(s) URLs only; a target the proxy could not parse stays local. */
+function isHttpUrl(url: string): boolean {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
 }

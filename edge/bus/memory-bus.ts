@@ -3,11 +3,14 @@
 // sequence counter, the bounded replay log (sealed texts), the subscribers, the ack listeners and
 // the edge registry. Messages travel sealed, exactly as over Redis, so signing is exercised, and
 // are handed over asynchronously (a microtask), so nobody may rely on delivery during publish().
+// As over Redis, a live message reaches the Sequencer only once the hub's epoch and counter show
+// that the hub numbered it (counter-gate.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { MiniCdnError } from '../../common/errors.js';
 import { buildInvalidation, open, seal } from './messages.js';
 import type { Opened } from './messages.js';
 import { Sequencer } from './sequencer.js';
+import { CounterGate } from './counter-gate.js';
 import { BusClosedError } from './types.js';
 import type {
   Ack, BusOptions, BusState, BusStats, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SubscribeHandlers,
@@ -103,10 +106,20 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
   let receiver: ((text: string) => void) | undefined;
   let offline = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
+  /** The hub's counter, consulted the way the Redis bus GETs its keys (it cannot fail in process). */
+  const gate = new CounterGate({
+    read: async () => ({ epoch: hub.epoch, head: hub.seq }),
+    pass: (message) => {
+      if (!closed) sequencer?.offer(message);
+    },
+    onStalled: () => undefined,
+    stallAfterMs: options.gapWaitMs,
+    backoffMs: () => 0,
+  });
 
   /** open() with the bus's keys; failures are counted and come back as undefined. */
   function verify(raw: string): Exclude<Opened, { ok: false }> | undefined {
-    const opened = open(raw, signing);
+    const opened = open(raw, signing, namespace);
     if (opened.ok) return opened;
     counts[opened.reason]++;
     return undefined;
@@ -137,7 +150,7 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
       if (closed) throw closedError();
       // Validates before numbering: a rejected request never takes a sequence number.
       const message = buildInvalidation(request, { epoch: hub.epoch, seq: hub.seq + 1, id: randomUUID(), issuedAtMs: Date.now() });
-      const text = seal('inv', message, signing);
+      const text = seal('inv', message, signing, namespace);
       hub.seq = message.seq;
       hub.log.push({ seq: message.seq, text });
       if (hub.log.length > options.streamMaxLength) hub.log.splice(0, hub.log.length - Math.max(1, options.streamMaxLength));
@@ -160,7 +173,7 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
       receiver = (text) => {
         if (closed || offline) return;
         const opened = verify(text);
-        if (opened?.kind === 'inv') current.offer(opened.message); // acks have no business here
+        if (opened?.kind === 'inv') gate.offer(opened.message); // acks have no business here
       };
       hub.subscribers.add(receiver);
       await current.catchUp();
@@ -168,11 +181,11 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
     state,
     stats(): BusStats {
       const { deliveryErrors: _, ...counted } = sequencer?.stats() ?? NO_DELIVERIES;
-      return { state: state(), epoch: hub.epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts };
+      return { state: state(), epoch: hub.epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts, ...gate.stats() };
     },
     async ack(ack: Ack): Promise<void> {
       if (closed) throw closedError();
-      fanOut(hub.ackListeners, seal('ack', ack, signing));
+      fanOut(hub.ackListeners, seal('ack', ack, signing, namespace));
     },
     async onAck(listener: (ack: Ack) => void): Promise<() => void> {
       if (closed) throw closedError();
@@ -235,6 +248,7 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
       clearTimeout(reconnectTimer);
       reconnectTimer = undefined;
       sequencer?.close();
+      gate.close();
       if (receiver !== undefined) hub.subscribers.delete(receiver);
       for (const ackReceiver of ackReceivers) hub.ackListeners.delete(ackReceiver);
       ackReceivers.clear();

@@ -1,7 +1,9 @@
 // The bus's messages: validating a publisher's request into an Invalidation, and the signed
 // envelope every message travels in. An envelope carries the body as JSON text and an
-// HMAC-SHA256 of exactly that text, so a receiver verifies before it parses anything it did not
-// sign. Pure: no I/O, no clock reads (times are passed in). open() never throws.
+// HMAC-SHA256 of the bus's namespace and exactly that text, so a receiver verifies before it
+// parses anything it did not sign, and a message sealed for one namespace does not open in
+// another that shares the secret. Pure: no I/O, no clock reads (times are passed in). open()
+// never throws.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { MiniCdnError } from '../../common/errors.js';
 import type { Ack, Invalidation, InvalidationRequest, SigningKeys } from './types.js';
@@ -24,6 +26,11 @@ const REQUEST_FIELDS = ['urls', 'prefixes', 'tags', 'all', 'soft'] as const;
 const INVALIDATION_FIELDS = ['v', 'epoch', 'seq', 'id', 'issuedAtMs', 'urls', 'prefixes', 'tags', 'all', 'soft'] as const;
 const ACK_FIELDS = ['v', 'id', 'seq', 'edgeId', 'tookMs'] as const;
 const ENVELOPE_FIELDS: ReadonlySet<string> = new Set(['v', 'kind', 'kid', 'sig', 'body']);
+/**
+ * Version of the envelope (not of its body): 2 signs the namespace with the body. A version-1
+ * envelope (body only) is refused: it would open in every namespace that shares the secret.
+ */
+export const ENVELOPE_VERSION = 2;
 /** A tag is one token of a comma-separated Cache-Tag / Surrogate-Key list: no separators, no controls. */
 const TAG_FORBIDDEN = /[\s\p{Cc},]/u;
 const SIG_HEX = /^[0-9a-f]{64}$/;
@@ -79,11 +86,12 @@ export function buildInvalidation(
 
 /**
  * JSON text of a signed envelope:
- * {"v":1,"kind":"inv"|"ack","kid":"<key id>","sig":"<hex HMAC-SHA256 of body>","body":"<JSON text>"}.
- * The body carries exactly the message's contract fields. Throws (MCDN_INTERNAL) when the current
- * key is not configured or the message would not pass open(): a bug here, not the peer's problem.
+ * {"v":2,"kind":"inv"|"ack","kid":"<key id>","sig":"<hex HMAC-SHA256 of namespace and body>","body":"<JSON text>"}
+ * (see macInput). The body carries exactly the message's contract fields. Throws (MCDN_INTERNAL)
+ * when the current key is not configured or the message would not pass open(): a bug here, not
+ * the peer's problem.
  */
-export function seal(kind: 'inv' | 'ack', message: Invalidation | Ack, signing: SigningKeys): string {
+export function seal(kind: 'inv' | 'ack', message: Invalidation | Ack, signing: SigningKeys, namespace: string): string {
   const secret = secretOf(signing, signing.current);
   if (secret === undefined) {
     throw new MiniCdnError('MCDN_INTERNAL', `the current signing key ${quote(signing.current)} is not among the configured keys`);
@@ -95,24 +103,24 @@ export function seal(kind: 'inv' | 'ack', message: Invalidation | Ack, signing: 
   const problem = kind === 'inv' ? invalidationProblem(canonical) : ackProblem(canonical);
   if (problem !== undefined) throw new MiniCdnError('MCDN_INTERNAL', `refusing to seal an invalid ${kind} message: ${problem}`);
   const body = JSON.stringify(canonical);
-  const envelope = JSON.stringify({ v: 1, kind, kid: signing.current, sig: sign(secret, body), body });
+  const envelope = JSON.stringify({ v: ENVELOPE_VERSION, kind, kid: signing.current, sig: sign(secret, namespace, body), body });
   if (Buffer.byteLength(envelope) > MAX_ENVELOPE_BYTES) {
     throw new MiniCdnError('MCDN_INTERNAL', `the sealed ${kind} message exceeds ${MAX_ENVELOPE_BYTES} bytes`);
   }
   return envelope;
 }
 
-/** Verifies and parses an envelope. Never throws, whatever the input. */
-export function open(raw: string | Buffer, signing: SigningKeys): Opened {
+/** Verifies (for `namespace`) and parses an envelope. Never throws, whatever the input. */
+export function open(raw: string | Buffer, signing: SigningKeys, namespace: string): Opened {
   try {
-    return openEnvelope(raw, signing);
+    return openEnvelope(raw, signing, namespace);
   } catch (err) {
     // Unreachable by design; the contract is that a peer can never make a receiver throw.
     return garbled(`unreadable envelope (${err instanceof Error ? err.name : 'error'})`);
   }
 }
 
-function openEnvelope(raw: unknown, signing: SigningKeys): Opened {
+function openEnvelope(raw: unknown, signing: SigningKeys, namespace: string): Opened {
   let text: string;
   if (typeof raw === 'string') {
     // UTF-8 never takes fewer bytes than UTF-16 code units: the cheap test first.
@@ -129,7 +137,7 @@ function openEnvelope(raw: unknown, signing: SigningKeys): Opened {
   for (const key of Object.keys(envelope)) {
     if (!ENVELOPE_FIELDS.has(key)) return garbled(`envelope has an unknown field ${quote(key)}`);
   }
-  if (envelope.v !== 1) return garbled('unsupported envelope version');
+  if (envelope.v !== ENVELOPE_VERSION) return garbled(`unsupported envelope version (this bus reads version ${ENVELOPE_VERSION})`);
   const kind = envelope.kind;
   if (kind !== 'inv' && kind !== 'ack') return garbled('unknown message kind');
   const body = envelope.body;
@@ -142,7 +150,8 @@ function openEnvelope(raw: unknown, signing: SigningKeys): Opened {
   const sig = envelope.sig;
   if (typeof sig !== 'string') return forged('no signature');
   if (!SIG_HEX.test(sig)) return forged('malformed signature');
-  const expected = createHmac('sha256', secret).update(body, 'utf8').digest();
+  if (typeof namespace !== 'string') return forged('no namespace to verify for');
+  const expected = createHmac('sha256', secret).update(macInput(namespace, body), 'utf8').digest();
   const given = Buffer.from(sig, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return forged('signature mismatch');
 
@@ -274,8 +283,16 @@ function secretOf(signing: SigningKeys, kid: string): string | undefined {
   return typeof secret === 'string' && secret.length > 0 ? secret : undefined;
 }
 
-function sign(secret: string, body: string): string {
-  return createHmac('sha256', secret).update(body, 'utf8').digest('hex');
+/**
+ * What the MAC covers: the namespace, length-prefixed so that no namespace/body split is
+ * ambiguous, then the body text. The namespace travels nowhere: each side supplies its own.
+ */
+function macInput(namespace: string, body: string): string {
+  return `mini-cdn-bus/${ENVELOPE_VERSION} ${namespace.length}:${namespace}\n${body}`;
+}
+
+function sign(secret: string, namespace: string, body: string): string {
+  return createHmac('sha256', secret).update(macInput(namespace, body), 'utf8').digest('hex');
 }
 
 function parseJson(text: string): unknown {

@@ -7,12 +7,16 @@
 // (no offline queue: a publish while Redis is down fails fast) and the subscriber; both
 // reconnect forever, backing off to 1 s. After the subscriber reconnects it catches up from the
 // stream; a lost state (Redis restarted empty: a new epoch) or a trimmed stream means a resync.
+// A live message reaches the Sequencer only once a GET of `epoch` and `seq` on the command
+// connection shows that Redis numbered it (counter-gate.ts): a validly signed message of another
+// epoch, or beyond the counter, is dropped and counted, never followed.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MiniCdnError } from '../../common/errors.js';
 import { buildInvalidation, open, seal } from './messages.js';
 import type { Opened } from './messages.js';
 import { Sequencer } from './sequencer.js';
+import { CounterGate } from './counter-gate.js';
 import type {
   Ack, BusOptions, BusState, BusStats, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SubscribeHandlers,
 } from './types.js';
@@ -63,6 +67,20 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
   /** The publisher's idea of [epoch, newest seq]; the commit script corrects it. */
   let hint: { epoch: string; seq: number } | undefined;
   let publishing: Promise<unknown> = Promise.resolve();
+  /** Live messages wait here until Redis's epoch and counter vouch for them. */
+  const gate = new CounterGate({
+    read: async () => {
+      const [epoch, head] = await (await commands()).mget(keys.epoch, keys.seq);
+      return { epoch: epoch ?? null, head: Number(head ?? 0) };
+    },
+    pass: (message) => {
+      if (handlers !== undefined && !closed) offer(message);
+    },
+    onStalled: () => reportState(),
+    stallAfterMs: options.gapWaitMs,
+    backoffMs: backoff,
+  });
+  let reported: BusState = 'connecting';
 
   function connection(role: Role): Client {
     const client = new Redis(url, {
@@ -124,7 +142,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
   }
 
   function verify(raw: string): Exclude<Opened, { ok: false }> | undefined {
-    const opened = open(raw, signing);
+    const opened = open(raw, signing, namespace);
     if (opened.ok) return opened;
     counts[opened.reason]++;
     return undefined;
@@ -153,7 +171,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
     if (channel === keys.inv) {
       if (handlers === undefined) return;
       const opened = verify(raw);
-      if (opened?.kind === 'inv') offer(opened.message); // an ack has no business on this channel
+      if (opened?.kind === 'inv') gate.offer(opened.message); // an ack has no business on this channel
     } else if (channel === keys.ack) {
       if (ackListeners.size === 0) return;
       const opened = verify(raw);
@@ -237,7 +255,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
           hint = { epoch, seq };
         }
         const message = buildInvalidation(request, { ...ids, epoch: hint.epoch, seq: hint.seq + 1 });
-        const text = seal('inv', message, signing);
+        const text = seal('inv', message, signing, namespace);
         const [done, epoch, seq] = await client.mcdnCommit(keys.epoch, keys.seq, keys.stream, message.epoch, message.seq, options.streamMaxLength, text, keys.inv);
         hint = epoch === '' ? undefined : { epoch, seq };
         if (done === 1) return message;
@@ -249,7 +267,15 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
     throw new MiniCdnError('MCDN_BUS_UNAVAILABLE', `publish: no sequence number after ${MAX_COMMIT_ATTEMPTS} attempts (other publishers kept taking them)`);
   }
 
-  const state = (): BusState => (closed ? 'down' : (sequencer?.state ?? 'connecting'));
+  // A message waiting on a failing read of Redis's counter may be a real purge: not in sync meanwhile.
+  const state = (): BusState => (closed ? 'down' : gate.isStalled ? 'down' : (sequencer?.state ?? 'connecting'));
+
+  function reportState(): void {
+    const now = state();
+    if (now === reported || sequencer === undefined) return;
+    reported = now;
+    handlers?.onState?.(now);
+  }
 
   return {
     kind: 'redis',
@@ -280,7 +306,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
           },
           replay,
           onResync: (reason) => subscribeHandlers.onResync(reason),
-          onState: (s) => subscribeHandlers.onState?.(s),
+          onState: () => reportState(),
         });
         sequencer = current;
         for (const message of early.splice(0)) if (message.epoch === epoch) offer(message); // older epochs: stale
@@ -302,10 +328,10 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
     stats(): BusStats {
       const { deliveryErrors: _, ...counted } = sequencer?.stats() ?? NO_DELIVERIES;
       const epoch = followed === undefined ? {} : { epoch: followed };
-      return { state: state(), ...epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts };
+      return { state: state(), ...epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts, ...gate.stats() };
     },
     async ack(ack: Ack): Promise<void> {
-      const text = seal('ack', ack, signing);
+      const text = seal('ack', ack, signing, namespace);
       await command('ack', (client) => client.publish(keys.ack, text));
     },
     async onAck(listener: (ack: Ack) => void): Promise<() => void> {
@@ -344,6 +370,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       sequencer?.close();
+      gate.close();
       ackListeners.clear();
       await Promise.all([shut(links.commands.client), shut(links.subscriber.client)]);
     },

@@ -30,7 +30,8 @@ export interface Invalidation {
   v: 1;
   /**
    * Identity of the sequence. A bus whose state was lost (Redis restarted without persistence)
-   * starts a new epoch and numbers from 1 again; an edge that sees a new epoch resyncs.
+   * starts a new epoch and numbers from 1 again; an edge resyncs when it meets a message of the
+   * new epoch, once the bus's own state (not the message) says that is the bus's epoch now.
    */
   epoch: string;
   /** Position in the bus's total order within its epoch: 1, 2, 3, ... with no gaps. */
@@ -102,6 +103,16 @@ export interface BusStats extends DeliveryCounts {
   forged: number;
   /** Messages that could not be parsed or failed validation. */
   garbled: number;
+  /**
+   * Validly signed messages of an epoch other than the bus's own state reports (Redis's epoch key,
+   * read on the command connection): dropped, never followed. A replay of a message captured
+   * before Redis lost its state, or a publisher that still holds an old epoch.
+   */
+  foreignEpoch: number;
+  /** Validly signed messages numbered beyond the bus's own counter: dropped. */
+  aheadOfCounter: number;
+  /** Reads of the bus's epoch and counter that failed (retried; the state is 'down' while a read fails or hangs). */
+  counterReadFailures: number;
   reconnects: number;
 }
 

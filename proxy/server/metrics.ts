@@ -24,6 +24,8 @@ export interface BusCounts {
   resyncs: number;
   forged: number;
   garbled: number;
+  foreignEpoch: number;
+  aheadOfCounter: number;
   reconnects: number;
 }
 
@@ -86,6 +88,8 @@ const BUS_COUNTERS: ReadonlyArray<[Exclude<keyof BusCounts, 'state'>, string, st
   ['resyncs', 'resyncs', 'Times the cache was marked stale because invalidations could not be recovered.'],
   ['forged', 'forged', 'Messages that failed signature verification.'],
   ['garbled', 'garbled', 'Messages that could not be parsed or validated.'],
+  ['foreignEpoch', 'foreign_epoch', "Signed messages of an epoch other than the bus's own state reports, dropped."],
+  ['aheadOfCounter', 'ahead_of_counter', "Signed messages numbered beyond the bus's own counter, dropped."],
   ['reconnects', 'reconnects', 'Reconnections of the bus subscriber.'],
 ];
 

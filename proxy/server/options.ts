@@ -117,6 +117,18 @@ export interface ProxyHooks {
   readonly ownFields: readonly string[];
   /** True when a downstream tier's request says it has applied callbacks this node has not: its copies may be outdated. */
   behindDownstream(headers: HeaderMap): boolean;
+  /**
+   * A successful unsafe request just invalidated these absolute URLs in this node's cache (RFC
+   * 9111 §4.4 covers only the local cache): the edge around the node tells the other caches of
+   * the CDN. Fire and forget: must return at once and never throw.
+   */
+  onUnsafeInvalidation(urls: string[]): void;
 }
 
-export const NO_CALLBACKS: ProxyHooks = { callbacksInSync: () => false, upstreamFields: () => ({}), ownFields: [], behindDownstream: () => false };
+export const NO_CALLBACKS: ProxyHooks = {
+  callbacksInSync: () => false,
+  upstreamFields: () => ({}),
+  ownFields: [],
+  behindDownstream: () => false,
+  onUnsafeInvalidation: () => undefined,
+};

@@ -1,7 +1,8 @@
 // Methods the cache does not answer itself: forwarded with their body, streamed back. A
-// successful unsafe request invalidates what it changed (RFC 9111 §4.4), and a POST response
-// that names its own URL in Content-Location with explicit freshness is stored for later GETs
-// of that URL (RFC 9111 §4, RFC 9110 §9.3.3).
+// successful unsafe request invalidates what it changed (RFC 9111 §4.4), here and, through the
+// onUnsafeInvalidation hook, on every other edge; a POST response that names its own URL in
+// Content-Location with explicit freshness is stored for later GETs of that URL (RFC 9111 §4,
+// RFC 9110 §9.3.3).
 import {
   cacheStatusWith,
   checkStorable,
@@ -52,9 +53,16 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     return sendError(res, unexpectedNotModified(), ctx.labels, cacheStatusWith(status, { fwdStatus: 304 }));
   }
   if (invalidatesOnResponse(ex.method, upstream.status)) {
-    for (const target of invalidationTargets(urlOf(ex), upstream.headers)) {
+    const targets = invalidationTargets(urlOf(ex), upstream.headers);
+    for (const target of targets) {
       const key = primaryKeyOfUrl(target);
       if (key !== undefined) ctx.invalidateUrl(key);
+    }
+    // The other caches of the CDN hold the same URLs: the edge publishes them (a no-op without one).
+    try {
+      ctx.hooks.onUnsafeInvalidation(targets);
+    } catch {
+      // A hook's fault never fails the client's response.
     }
   }
   const storeAsGet = ex.method === 'POST' && postAnswersGet(ctx, ex, upstream);

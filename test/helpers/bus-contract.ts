@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MiniCdnError } from '../../common/errors.js';
-import { buildInvalidation, seal } from '../../edge/bus/messages.js';
+import { buildInvalidation, ENVELOPE_VERSION, seal } from '../../edge/bus/messages.js';
 import type {
   BusOptions, BusState, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SigningKeys, SubscribeHandlers,
 } from '../../edge/bus/types.js';
@@ -85,22 +85,24 @@ function isCode(code: string): (err: unknown) => boolean {
 }
 
 /** A sealed invalidation that looks like the next real one, but is not signed with the bus's secret. */
-function forgeries(epoch: string, seq: number): Record<string, string> {
+function forgeries(epoch: string, seq: number, namespace: string): Record<string, string> {
   const message = buildInvalidation({ all: true }, { epoch, seq, id: 'forged-0001', issuedAtMs: Date.now() });
-  const genuine = JSON.parse(seal('inv', message, TEST_SIGNING)) as { body: string };
+  const genuine = JSON.parse(seal('inv', message, TEST_SIGNING, namespace)) as { body: string };
   return {
-    'unknown key id': seal('inv', message, { current: 'rogue', keys: { rogue: 'whatever' } }),
-    'known key id, wrong secret': seal('inv', message, { current: 'k2', keys: { k2: 'not-the-secret' } }),
+    'unknown key id': seal('inv', message, { current: 'rogue', keys: { rogue: 'whatever' } }, namespace),
+    'known key id, wrong secret': seal('inv', message, { current: 'k2', keys: { k2: 'not-the-secret' } }, namespace),
+    'the right secret, sealed for another namespace': seal('inv', message, TEST_SIGNING, `${namespace}-other`),
     'body altered after signing': JSON.stringify({ ...genuine, body: genuine.body.replace('"all":true', '"all":false') }),
-    'no signature': JSON.stringify({ v: 1, kind: 'inv', kid: 'k2', body: genuine.body }),
+    'no signature': JSON.stringify({ v: ENVELOPE_VERSION, kind: 'inv', kid: 'k2', body: genuine.body }),
   };
 }
 
 export function busContract(name: string, make: BusFactory): void {
-  async function withBuses(run: (f: BusFixture) => Promise<void>, overrides: Partial<BusOptions> = {}): Promise<void> {
-    const fixture = await make(testBusOptions(overrides));
+  async function withBuses(run: (f: BusFixture, options: BusOptions) => Promise<void>, overrides: Partial<BusOptions> = {}): Promise<void> {
+    const options = testBusOptions(overrides);
+    const fixture = await make(options);
     try {
-      await run(fixture);
+      await run(fixture, options);
     } finally {
       await fixture.cleanup();
     }
@@ -198,10 +200,10 @@ export function busContract(name: string, make: BusFactory): void {
     });
 
     test('acks from edges reach onAck listeners, verified; forged and garbled acks are counted, not passed on', async () => {
-      await withBuses(async ({ publisherBus, edgeBuses, inject }) => {
+      await withBuses(async ({ publisherBus, edgeBuses, inject }, options) => {
         const heard: string[] = [];
         const stop = await publisherBus.onAck((ack) => heard.push(ack.edgeId));
-        const forgedAck = seal('ack', { v: 1, id: 'x', seq: 1, edgeId: 'intruder', tookMs: 1 }, { current: 'rogue', keys: { rogue: 's' } });
+        const forgedAck = seal('ack', { v: 1, id: 'x', seq: 1, edgeId: 'intruder', tookMs: 1 }, { current: 'rogue', keys: { rogue: 's' } }, options.namespace);
         await inject('ack', forgedAck);
         await inject('ack', '{"this is":"not an envelope"');
         const acks = edgeBuses.map((_, i) => ({ v: 1 as const, id: 'msg-1', seq: 7, edgeId: `edge-${i}`, tookMs: i }));
@@ -220,12 +222,12 @@ export function busContract(name: string, make: BusFactory): void {
       });
     });
 
-    test('invalidations sealed without the secret (unknown key, wrong secret, altered body, no signature) are counted as forged and never delivered', async () => {
-      await withBuses(async ({ publisherBus, edgeBuses, inject }) => {
+    test('invalidations sealed without the secret (unknown key, wrong secret, another namespace, altered body, no signature) are counted as forged and never delivered', async () => {
+      await withBuses(async ({ publisherBus, edgeBuses, inject }, options) => {
         const recs = await subscribeAll(edgeBuses);
         const last = await publisherBus.publish(target(0));
         await waitUntil(() => recs.every((r) => r.delivered.length === 1));
-        const forged = forgeries(last.epoch, last.seq + 1); // the next number, the live epoch: the most tempting forgery
+        const forged = forgeries(last.epoch, last.seq + 1, options.namespace); // the next number, the live epoch: the most tempting forgery
         for (const raw of Object.values(forged)) await inject('inv', raw);
         const real = await publisherBus.publish(target(1));
         assert.equal(real.seq, last.seq + 1);
@@ -238,10 +240,38 @@ export function busContract(name: string, make: BusFactory): void {
       });
     });
 
-    test('garbled text on the channel (not JSON, not an envelope, a signed body that is no invalidation) is counted as garbled and never delivered', async () => {
-      await withBuses(async ({ publisherBus, edgeBuses, inject }) => {
+    test("validly signed invalidations the bus never numbered (another epoch, a made-up epoch's first number, far beyond the counter) are dropped and counted; the epoch stays, the real ones are delivered", async () => {
+      await withBuses(async ({ publisherBus, edgeBuses, inject }, options) => {
         const recs = await subscribeAll(edgeBuses);
-        const badBody = JSON.parse(seal('ack', { v: 1, id: 'a', seq: 1, edgeId: 'e', tookMs: 0 }, TEST_SIGNING)) as { body: string };
+        const last = await publisherBus.publish(target(0));
+        await waitUntil(() => recs.every((r) => r.delivered.length === 1));
+        // Signed with the bus's own secret, for its own namespace: only the bus's state can tell them apart.
+        const unnumbered = (epoch: string, seq: number): string =>
+          seal('inv', buildInvalidation({ all: true }, { epoch, seq, id: `unnumbered-${seq}`, issuedAtMs: Date.now() }), TEST_SIGNING, options.namespace);
+        const foreign = [unnumbered('an-epoch-of-long-ago', last.seq + 1), unnumbered('a-made-up-epoch', 1)];
+        const ahead = [unnumbered(last.epoch, 1e9), unnumbered(last.epoch, last.seq + 1000)];
+        for (const raw of [...foreign, ...ahead]) await inject('inv', raw);
+        const real = [await publisherBus.publish(target(1)), await publisherBus.publish(target(2))];
+        assert.equal(real[0]?.seq, last.seq + 1, 'the injected ones took no number');
+        await settle(publisherBus, recs);
+        for (const [i, rec] of recs.entries()) {
+          assert.deepEqual(rec.delivered.slice(0, 3).map((m) => m.id), [last, ...real].map((m) => m.id), 'only the numbered messages, in order');
+          assert.deepEqual(rec.resyncs, []);
+          const stats = (edgeBuses[i] as InvalidationBus).stats();
+          assert.equal(stats.state, 'in-sync');
+          assert.equal(stats.epoch, last.epoch, 'still the bus\'s epoch');
+          assert.equal(stats.lastAppliedSeq, (rec.delivered.at(-1) as Invalidation).seq);
+          assert.equal(stats.foreignEpoch, foreign.length);
+          assert.equal(stats.aheadOfCounter, ahead.length);
+          assert.deepEqual([stats.forged, stats.garbled, stats.gaps, stats.duplicates], [0, 0, 0, 0]);
+        }
+      });
+    });
+
+    test('garbled text on the channel (not JSON, not an envelope, a signed body that is no invalidation) is counted as garbled and never delivered', async () => {
+      await withBuses(async ({ publisherBus, edgeBuses, inject }, options) => {
+        const recs = await subscribeAll(edgeBuses);
+        const badBody = JSON.parse(seal('ack', { v: 1, id: 'a', seq: 1, edgeId: 'e', tookMs: 0 }, TEST_SIGNING, options.namespace)) as { body: string };
         const garbage = ['not json at all', '{"v":1}', '[1,2,3]', JSON.stringify({ ...badBody, kind: 'inv' }), ''];
         for (const raw of garbage) await inject('inv', raw);
         const real = await publisherBus.publish(target(0));

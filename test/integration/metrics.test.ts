@@ -90,7 +90,7 @@ describe('edge metrics and access hook', () => {
     await expect('/m/page', 'fwd=uri-miss');
     // A message sealed with a key the edges do not know, and one that is not even JSON.
     const forged = buildInvalidation({ all: true }, { epoch: 'e', seq: 2, id: 'forged-0001', issuedAtMs: Date.now() });
-    bus.injectRaw('inv', seal('inv', forged, { current: 'rogue', keys: { rogue: 'not-the-secret' } }));
+    bus.injectRaw('inv', seal('inv', forged, { current: 'rogue', keys: { rogue: 'not-the-secret' } }, options.namespace));
     bus.injectRaw('inv', '{"garbled');
     await waitFor(() => edge.bus.stats().forged === 1 && edge.bus.stats().garbled === 1 && records.length === 5);
   });
@@ -141,6 +141,8 @@ describe('edge metrics and access hook', () => {
       ['minicdn_bus_applied_total', {}, 1],
       ['minicdn_bus_forged_total', {}, 1],
       ['minicdn_bus_garbled_total', {}, 1],
+      ['minicdn_bus_foreign_epoch_total', {}, 0],
+      ['minicdn_bus_ahead_of_counter_total', {}, 0],
       ['minicdn_bus_resyncs_total', {}, 0],
       ['minicdn_bus_gaps_total', {}, 0],
       ['minicdn_bus_replayed_total', {}, 0],

@@ -258,7 +258,7 @@ describe('redis bus against its own redis-server: drops, trimming, restart, forg
     const first = await publisher.publish({ tags: ['genuine-1'] });
     await waitUntil(() => rec.delivered.length === 1);
     const rogue = { current: 'k2', keys: { k2: 'attacker-secret' } };
-    const forge = (seq: number): string => seal('inv', buildInvalidation({ all: true }, { epoch: first.epoch, seq, id: `forged-${seq}`, issuedAtMs: Date.now() }), rogue);
+    const forge = (seq: number): string => seal('inv', buildInvalidation({ all: true }, { epoch: first.epoch, seq, id: `forged-${seq}`, issuedAtMs: Date.now() }), rogue, options.namespace);
     await admin.publish(`${options.namespace}:inv`, forge(first.seq + 1));
     // A forged entry in the log, then a cut subscriber that must catch up through it.
     await admin.xadd(`${options.namespace}:stream`, '*', 's', String(first.seq + 1), 'e', first.epoch, 'm', forge(first.seq + 1));

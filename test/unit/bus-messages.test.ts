@@ -11,16 +11,19 @@ import type { Ack, Invalidation, InvalidationRequest, SigningKeys } from '../../
 
 const IDS = { epoch: 'e1', seq: 7, id: 'abc123', issuedAtMs: 1_700_000_000_000 };
 const KEYS: SigningKeys = { current: 'a', keys: { a: 'secret-a' } };
+const NS = 'ns-a';
+/** What the MAC covers (edge/bus/messages.ts macInput), restated as the wire format's definition. */
+const macInput = (namespace: string, body: string): string => `mini-cdn-bus/2 ${namespace.length}:${namespace}\n${body}`;
 const INV: Invalidation = {
   v: 1, epoch: 'e1', seq: 7, id: 'abc123', issuedAtMs: 1_700_000_000_000,
   urls: ['http://example.com/a?b=1'], prefixes: ['https://example.com/img/'], tags: ['product-42'], all: false, soft: true,
 };
 const ACK: Ack = { v: 1, id: 'abc123', seq: 7, edgeId: 'edge-1', tookMs: 12.5 };
 
-/** An envelope built by hand: any body text, signed correctly with `secret` unless told otherwise. */
+/** An envelope built by hand: any body text, signed correctly with `secret` for NS unless told otherwise. */
 function envelope(kind: string, body: string, fields: Record<string, unknown> = {}, secret = 'secret-a'): string {
-  const sig = createHmac('sha256', secret).update(body).digest('hex');
-  return JSON.stringify({ v: 1, kind, kid: 'a', sig, body, ...fields });
+  const sig = createHmac('sha256', secret).update(macInput(NS, body)).digest('hex');
+  return JSON.stringify({ v: 2, kind, kid: 'a', sig, body, ...fields });
 }
 
 function invBody(changes: Record<string, unknown>): string {
@@ -60,7 +63,7 @@ for (const [name, request, expected] of valid) {
     assert.equal(message.epoch, IDS.epoch);
     for (const [key, value] of Object.entries(expected)) assert.deepEqual(message[key as keyof Invalidation], value, key);
     // Whatever build accepts, the envelope carries.
-    const opened = open(seal('inv', message, KEYS), KEYS);
+    const opened = open(seal('inv', message, KEYS, NS), KEYS, NS);
     assert.ok(opened.ok, opened.ok ? '' : opened.detail);
   });
 }
@@ -117,51 +120,70 @@ test('buildInvalidation rejects numbering that open() would refuse, as an intern
 // --- seal / open -----------------------------------------------------------------------------
 
 test('seal then open round-trips an invalidation', () => {
-  const sealed = seal('inv', INV, KEYS);
+  const sealed = seal('inv', INV, KEYS, NS);
   const parsed = JSON.parse(sealed) as Record<string, unknown>;
   assert.deepEqual(Object.keys(parsed), ['v', 'kind', 'kid', 'sig', 'body']);
   assert.equal(parsed.kind, 'inv');
   assert.equal(parsed.kid, 'a');
   assert.match(String(parsed.sig), /^[0-9a-f]{64}$/);
-  assert.deepEqual(open(sealed, KEYS), { ok: true, kind: 'inv', message: INV });
-  assert.deepEqual(open(Buffer.from(sealed), KEYS), { ok: true, kind: 'inv', message: INV });
+  assert.deepEqual(open(sealed, KEYS, NS), { ok: true, kind: 'inv', message: INV });
+  assert.deepEqual(open(Buffer.from(sealed), KEYS, NS), { ok: true, kind: 'inv', message: INV });
 });
 
 test('seal then open round-trips an ack', () => {
-  assert.deepEqual(open(seal('ack', ACK, KEYS), KEYS), { ok: true, kind: 'ack', message: ACK });
+  assert.deepEqual(open(seal('ack', ACK, KEYS, NS), KEYS, NS), { ok: true, kind: 'ack', message: ACK });
 });
 
 test('seal carries only the contract fields', () => {
   const extra = { ...INV, debug: 'x' } as Invalidation;
-  const opened = open(seal('inv', extra, KEYS), KEYS);
+  const opened = open(seal('inv', extra, KEYS, NS), KEYS, NS);
   assert.deepEqual(opened, { ok: true, kind: 'inv', message: INV });
 });
 
 test('seal refuses an unknown current key, an invalid message and a kind mismatch', () => {
   const internal = (err: unknown): boolean => err instanceof MiniCdnError && err.code === 'MCDN_INTERNAL';
-  assert.throws(() => seal('inv', INV, { current: 'z', keys: { a: 'secret-a' } }), internal);
-  assert.throws(() => seal('inv', { ...INV, seq: -1 }, KEYS), internal);
-  assert.throws(() => seal('ack', INV, KEYS), internal);
-  assert.throws(() => seal('inv', ACK, KEYS), internal);
+  assert.throws(() => seal('inv', INV, { current: 'z', keys: { a: 'secret-a' } }, NS), internal);
+  assert.throws(() => seal('inv', { ...INV, seq: -1 }, KEYS, NS), internal);
+  assert.throws(() => seal('ack', INV, KEYS, NS), internal);
+  assert.throws(() => seal('inv', ACK, KEYS, NS), internal);
 });
 
 test('key rotation: sealed with a, opened with keys {a, b} and current b', () => {
-  const sealed = seal('inv', INV, KEYS);
+  const sealed = seal('inv', INV, KEYS, NS);
   const rotated: SigningKeys = { current: 'b', keys: { a: 'secret-a', b: 'secret-b' } };
-  assert.deepEqual(open(sealed, rotated), { ok: true, kind: 'inv', message: INV });
-  const resealed = seal('inv', INV, rotated);
+  assert.deepEqual(open(sealed, rotated, NS), { ok: true, kind: 'inv', message: INV });
+  const resealed = seal('inv', INV, rotated, NS);
   assert.equal((JSON.parse(resealed) as { kid: string }).kid, 'b');
-  assert.equal(open(resealed, rotated).ok, true);
+  assert.equal(open(resealed, rotated, NS).ok, true);
   // Once a is retired, its envelopes no longer verify.
-  assert.deepEqual(open(sealed, { current: 'b', keys: { b: 'secret-b' } }).ok, false);
+  assert.deepEqual(open(sealed, { current: 'b', keys: { b: 'secret-b' } }, NS).ok, false);
 });
 
-const good = JSON.parse(seal('inv', INV, KEYS)) as Record<string, string | number>;
+test('a message sealed for one namespace does not open in another that shares the secret (forged)', () => {
+  const sealed = seal('inv', INV, KEYS, 'ns-a');
+  assert.equal(open(sealed, KEYS, 'ns-a').ok, true);
+  for (const other of ['ns-b', 'ns-', 'ns-a ', '', 'NS-A']) {
+    const opened = open(sealed, KEYS, other);
+    assert.equal(!opened.ok && opened.reason, 'forged', `namespace ${JSON.stringify(other)}`);
+  }
+  // Length-prefixed: a namespace cannot absorb the start of the body, nor the body the end of the namespace.
+  const ackIn = seal('ack', ACK, KEYS, 'ns');
+  assert.equal(open(ackIn, KEYS, 'ns').ok, true);
+  assert.equal(open(ackIn, KEYS, 'ns\n').ok, false);
+});
+
+test('the signature is the HMAC-SHA256 of the length-prefixed namespace, then the body', () => {
+  const parsed = JSON.parse(seal('inv', INV, KEYS, NS)) as { v: number; sig: string; body: string };
+  assert.equal(parsed.v, 2);
+  assert.equal(parsed.sig, createHmac('sha256', 'secret-a').update(macInput(NS, parsed.body)).digest('hex'));
+});
+
+const good = JSON.parse(seal('inv', INV, KEYS, NS)) as Record<string, string | number>;
 const goodSig = String(good.sig);
 const flipped = (goodSig[0] === '0' ? '1' : '0') + goodSig.slice(1);
 
 const forgedForms: [string, string][] = [
-  ['signed with the wrong key', seal('inv', INV, { current: 'a', keys: { a: 'not-the-secret' } })],
+  ['signed with the wrong key', seal('inv', INV, { current: 'a', keys: { a: 'not-the-secret' } }, NS)],
   ['an unknown kid', JSON.stringify({ ...good, kid: 'zzz' })],
   ['a kid naming an Object.prototype property', JSON.stringify({ ...good, kid: 'constructor' })],
   ['a kid that is not a string', JSON.stringify({ ...good, kid: 1 })],
@@ -176,12 +198,12 @@ const forgedForms: [string, string][] = [
   ['a numeric sig', JSON.stringify({ ...good, sig: 5 })],
   ['the body altered after signing', JSON.stringify({ ...good, body: String(good.body).replace('"seq":7', '"seq":8') })],
   ['the body re-serialized with spaces', JSON.stringify({ ...good, body: JSON.stringify(INV, null, 1) })],
-  ['an ack signature on another body', JSON.stringify({ ...good, sig: (JSON.parse(seal('ack', ACK, KEYS)) as { sig: string }).sig })],
+  ['an ack signature on another body', JSON.stringify({ ...good, sig: (JSON.parse(seal('ack', ACK, KEYS, NS)) as { sig: string }).sig })],
 ];
 
 for (const [name, raw] of forgedForms) {
   test(`open: ${name} → forged`, () => {
-    const opened = open(raw, KEYS);
+    const opened = open(raw, KEYS, NS);
     assert.equal(opened.ok, false);
     assert.equal(!opened.ok && opened.reason, 'forged', !opened.ok ? opened.detail : '');
   });
@@ -190,14 +212,17 @@ for (const [name, raw] of forgedForms) {
 const garbledForms: [string, string | Buffer][] = [
   ['not JSON', 'hello'],
   ['empty input', ''],
-  ['truncated JSON', seal('inv', INV, KEYS).slice(0, 40)],
+  ['truncated JSON', seal('inv', INV, KEYS, NS).slice(0, 40)],
   ['a JSON array', '[1,2,3]'],
   ['JSON null', 'null'],
   ['a JSON string', '"x"'],
   ['envelope without body', JSON.stringify({ ...good, body: undefined })],
   ['envelope without v', JSON.stringify({ ...good, v: undefined })],
   ['envelope without kind', JSON.stringify({ ...good, kind: undefined })],
-  ['envelope v 2', JSON.stringify({ ...good, v: 2 })],
+  ['envelope v 1', JSON.stringify({ ...good, v: 1 })],
+  ['envelope v 3', JSON.stringify({ ...good, v: 3 })],
+  // The format before namespaces were signed: its MAC covers the body only, so it opened in every namespace.
+  ['a version-1 envelope (body-only MAC)', JSON.stringify({ ...good, v: 1, sig: createHmac('sha256', 'secret-a').update(String(good.body)).digest('hex') })],
   ['envelope v "1"', JSON.stringify({ ...good, v: '1' })],
   ['unknown kind', JSON.stringify({ ...good, kind: 'purge' })],
   ['envelope with an extra field', JSON.stringify({ ...good, extra: 1 })],
@@ -241,23 +266,23 @@ const garbledForms: [string, string | Buffer][] = [
 
 for (const [name, raw] of garbledForms) {
   test(`open: ${name} → garbled`, () => {
-    const opened = open(raw, KEYS);
+    const opened = open(raw, KEYS, NS);
     assert.equal(opened.ok, false);
     assert.equal(!opened.ok && opened.reason, 'garbled', !opened.ok ? opened.detail : '');
   });
 }
 
 test('open: a signed body with seq 1e0 is seq 1 (JSON numbers, not text)', () => {
-  const opened = open(envelope('inv', invBody({ seq: 1 }).replace('"seq":1', '"seq":1e0')), KEYS);
+  const opened = open(envelope('inv', invBody({ seq: 1 }).replace('"seq":1', '"seq":1e0')), KEYS, NS);
   assert.ok(opened.ok && opened.message.seq === 1);
 });
 
 test('open: inputs that are not text or bytes → garbled, not thrown', () => {
   for (const raw of [undefined, null, 42, {}, [], new Uint8Array(3)]) {
-    const opened = open(raw as unknown as string, KEYS);
+    const opened = open(raw as unknown as string, KEYS, NS);
     assert.equal(!opened.ok && opened.reason, 'garbled');
   }
-  const opened = open(seal('inv', INV, KEYS), undefined as unknown as SigningKeys);
+  const opened = open(seal('inv', INV, KEYS, NS), undefined as unknown as SigningKeys, NS);
   assert.equal(opened.ok, false);
 });
 
@@ -277,7 +302,7 @@ test('open never throws: 2000 random strings and mutations of a valid envelope',
   const random = prng(20240611);
   const pick = (n: number): number => Math.floor(random() * n);
   const alphabet = '{}[]":,\\ 0123456789abcdefvkindsigbodyinvack-.eE+\u0000\u00e9\ud83d\ude00\ud800';
-  const base = seal('inv', INV, KEYS);
+  const base = seal('inv', INV, KEYS, NS);
   let accepted = 0;
   for (let i = 0; i < 2000; i++) {
     let raw: string | Buffer;
@@ -299,7 +324,7 @@ test('open never throws: 2000 random strings and mutations of a valid envelope',
     }
     let opened;
     try {
-      opened = open(raw, KEYS);
+      opened = open(raw, KEYS, NS);
     } catch (err) {
       assert.fail(`open threw on case ${i}: ${String(err)}`);
     }
