@@ -17,6 +17,7 @@ import { createMemoryBus } from '../../edge/bus/index.js';
 import { DEFAULT_BUS_OPTIONS } from '../../edge/bus/types.js';
 import { createEdgeNode } from '../../edge/edge-node.js';
 import { createProxyNode } from '../../proxy/server/proxy-node.js';
+import { NO_CALLBACKS } from '../../proxy/server/options.js';
 import { closedPort, customOrigin, fetchFrom, rawOrigin, waitFor } from '../helpers/harness.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { cleanEnv, parseResponse, runCli, startCli, stopCli } from '../helpers/secrets-and-framing.js';
@@ -84,7 +85,7 @@ describe('X-Mini-Cdn-Applied from clients', () => {
   test('a node whose tier has no point yet still never forwards the client\'s field as sent', async () => {
     const origin = await recordingOrigin();
     // A tier that owns the field but has nothing to say yet (its bus follows no epoch so far).
-    const node = createProxyNode({ origin: origin.url }, { callbacksInSync: () => false, upstreamFields: () => ({}), ownFields: [APPLIED], behindDownstream: () => false });
+    const node = createProxyNode({ origin: origin.url }, { ...NO_CALLBACKS, ownFields: [APPLIED] });
     const url = await node.listen(0);
     try {
       const forged = forgeApplied('any-epoch', 1, PUBLIC_DEV_SECRET);
