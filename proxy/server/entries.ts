@@ -9,6 +9,7 @@ import {
   varyFieldNames,
 } from '../policy/index.js';
 import type { FreshnessOptions } from '../policy/index.js';
+import { entrySizeBytes } from '../store/store.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import type { UpstreamResponse } from '../upstream/origin-client.js';
 
@@ -81,4 +82,16 @@ export function contentLength(headers: HeaderMap): number | undefined {
   const value = headers['content-length'];
   if (typeof value !== 'string' || !/^\d+$/.test(value)) return undefined;
   return Number(value);
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/**
+ * How many body bytes an entry with these fields may hold under the store's object bound, which
+ * counts the whole entry (key, fields, overhead: entrySizeBytes). Deciding `too-large` with it
+ * means Cache-Status never says `stored` for an entry the store would then refuse.
+ */
+export function bodyRoom(maxObjectBytes: number, key: string, fields: HeaderMap): number {
+  const bare: CacheEntry = { status: 200, headers: fields, body: NO_BODY, requestTimeMs: 0, responseTimeMs: 0, initialAgeMs: 0, varyNames: NO_VARY, varyKey: '', invalidated: false };
+  return Math.max(0, maxObjectBytes - entrySizeBytes(key, bare));
 }

@@ -16,7 +16,7 @@ import { classifyUpstreamError } from '../upstream/origin-client.js';
 import type { UpstreamResponse } from '../upstream/origin-client.js';
 import { BodyTee, streamUnstored } from './body-tee.js';
 import type { NodeContext } from './context.js';
-import { contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
+import { bodyRoom, contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
 import { primaryKeyOfUrl, storableRequestOf, urlOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
@@ -79,7 +79,7 @@ function storingTee(ctx: NodeContext, ex: Exchange, upstream: UpstreamResponse):
   const fields = withoutUnsharedFields(responseFields(upstream), ctx.options.freshness);
   return new BodyTee(upstream.body, {
     buffer: true,
-    maxBytes: ctx.options.maxObjectBytes,
+    maxBytes: bodyRoom(ctx.options.maxObjectBytes, ex.primaryKey, fields),
     expectedBytes: contentLength(fields),
     budget: ctx.budget,
     send: ctx.labels.send,
@@ -104,6 +104,6 @@ function postAnswersGet(ctx: NodeContext, ex: Exchange, upstream: UpstreamRespon
   const fields = responseFields(upstream);
   if (!hasExplicitFreshness(fields, ctx.options.freshness)) return false;
   const declared = contentLength(fields);
-  if (declared !== undefined && declared > ctx.options.maxObjectBytes) return false;
+  if (declared !== undefined && declared > bodyRoom(ctx.options.maxObjectBytes, ex.primaryKey, fields)) return false;
   return checkStorable(storableRequestOf(ex, ctx.options.consistency.mode), { status: upstream.status, headers: fields }, ctx.options.freshness).storable;
 }

@@ -23,7 +23,7 @@ import { classifyUpstreamError } from '../upstream/origin-client.js';
 import type { UpstreamResponse } from '../upstream/origin-client.js';
 import { BodyTee, streamUnstored } from './body-tee.js';
 import type { NodeContext } from './context.js';
-import { contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
+import { bodyRoom, contentLength, newEntry, responseFields, withoutUnsharedFields } from './entries.js';
 import { storableRequestOf } from './exchange.js';
 import type { Exchange } from './exchange.js';
 import { downstreamFields, upstreamRequestHeaders } from './forwarding.js';
@@ -86,7 +86,7 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
   const tee = store
     ? new BodyTee(upstream.body, {
         buffer: true,
-        maxBytes: ctx.options.maxObjectBytes,
+        maxBytes: bodyRoom(ctx.options.maxObjectBytes, ex.primaryKey, upstream.headers as HeaderMap),
         expectedBytes: contentLength(upstream.headers as HeaderMap),
         budget: ctx.budget,
         send: ctx.labels.send,

@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { MiniCdnError } from '../../common/errors.js';
 import { checkStorable, effectiveDirectives, mayBeAnsweredNotModified, mergeStoredHeaders, notModifiedMatchesStored } from '../policy/index.js';
 import type { FreshnessOptions, NotStorableReason, StorableRequest } from '../policy/index.js';
-import { contentLength, freshenedEntry, newEntry, responseFields, variantOf, withoutUnsharedFields } from './entries.js';
+import { bodyRoom, contentLength, freshenedEntry, newEntry, responseFields, variantOf, withoutUnsharedFields } from './entries.js';
 import type { VariantCache } from '../store/variant-cache.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import { classifyUpstreamError } from '../upstream/origin-client.js';
@@ -138,10 +138,12 @@ export class SharedFetch {
     const { varyNames, varyKey } = variantOf(headers, this.request.leader.headers);
     const declared = contentLength(headers);
     let notStored: NotStorableReason | 'too-large' | 'inflight-budget' | undefined = verdict.storable ? undefined : verdict.reason;
-    if (notStored === undefined && declared !== undefined && declared > maxObjectBytes) notStored = 'too-large';
+    // The stored key holds the variant too; the fields counted are a superset of those stored.
+    const room = bodyRoom(maxObjectBytes, this.request.primaryKey + varyKey, headers);
+    if (notStored === undefined && declared !== undefined && declared > room) notStored = 'too-large';
     const tee = new BodyTee(upstream.body, {
       buffer: notStored === undefined,
-      maxBytes: maxObjectBytes,
+      maxBytes: room,
       expectedBytes: declared,
       budget: this.context.budget,
       send: this.context.send,
