@@ -45,17 +45,21 @@ export function endToEndHeaders(h: HeaderMap, extraDrop?: readonly string[]): He
 
 /**
  * RFC 9110 §7.6.1: the request fields as forwarded, for the decisions that depend on what the
- * origin saw (the Vary key, RFC 9111 §4.1; storability, §3). The same map when Connection names
- * no field (absent, keep-alive, close, or hop-by-hop names only): no copy on the common path.
+ * origin saw (the Vary key, RFC 9111 §4.1; storability, §3): without the fields Connection names,
+ * and without `replaced`, the fields the node drops or sets itself (its forwarding family: the
+ * client's value never reaches the origin, so it must not pick a variant either). The same map
+ * when there is nothing to remove: no copy on the common path.
  */
-export function forwardedView(h: HeaderMap): HeaderMap {
+export function forwardedView(h: HeaderMap, replaced: readonly string[] = []): HeaderMap {
   const connection = h['connection'];
   // The common values, compared without building a list.
-  if (connection === undefined || (typeof connection === 'string' && isPlainConnection(connection))) return h;
-  for (const option of fieldList(h, 'connection')) {
-    const name = option.toLowerCase();
-    if (name !== 'keep-alive' && name !== 'close' && !isHopByHop(name)) return endToEndHeaders(h);
+  if (connection !== undefined && !(typeof connection === 'string' && isPlainConnection(connection))) {
+    for (const option of fieldList(h, 'connection')) {
+      const name = option.toLowerCase();
+      if (name !== 'keep-alive' && name !== 'close' && !isHopByHop(name)) return endToEndHeaders(h, replaced);
+    }
   }
+  for (const name of replaced) if (h[name] !== undefined) return endToEndHeaders(h, replaced);
   return h;
 }
 

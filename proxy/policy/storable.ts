@@ -20,6 +20,7 @@ export type NotStorableReason =
   | 'no-validator'
   | 'cookie'
   | 'vary-star'
+  | 'vary-client-address'
   | 'request-no-store'
   | 'partial'
   | 'set-cookie';
@@ -97,6 +98,9 @@ export function checkStorable(
   // RFC 9111 §4.1: a Vary of "*" never matches a later request: storing it is useless.
   const vary = varyFieldNames(res.headers);
   if (vary === '*') return notStorable('vary-star');
+  // RFC 9111 §4.1 (documented choice): the node writes Forwarded and X-Forwarded-For itself, from
+  // each client's address; a variant keyed by them would be keyed per client, which is no cache.
+  if (vary.some((name) => PER_CLIENT_FORWARDED_FIELDS.includes(name))) return notStorable('vary-client-address');
   // RFC 9111 §7.3 (documented choice): Set-Cookie only in explicitly shared responses.
   if (hasField(res.headers, 'set-cookie') && !setCookieShareable(cc, directives.cdn)) return notStorable('set-cookie');
   // RFC 9111 §3: public, Expires, max-age, s-maxage, or a heuristically cacheable status.
@@ -122,3 +126,7 @@ export function checkStorable(
   if (!cookieRuleAllows(req, res, opts, directives, vary)) return notStorable('cookie');
   return { storable: true };
 }
+
+/** Request fields whose forwarded value this node derives from the client's own address. */
+export const PER_CLIENT_FORWARDED_FIELDS: readonly string[] = Object.freeze(['forwarded', 'x-forwarded-for']);
+

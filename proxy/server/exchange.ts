@@ -6,6 +6,7 @@ import { forwardedView } from '../policy/index.js';
 import type { StorableRequest } from '../policy/index.js';
 import type { HeaderMap } from '../types.js';
 import { canonicalTarget } from './canonical-target.js';
+import { REPLACED_BY_NODE } from './forwarding.js';
 import type { ConsistencyMode } from './options.js';
 import { keyExtras, keyPath, routeFor } from './routes.js';
 import type { Route } from './routes.js';
@@ -88,7 +89,7 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, routes
     // Key extras sit between host and path, encoded (no '/'), so purges by path still find the key.
     primaryKey: primaryKeyOf(extras === '' ? host : `${host}#${extras}`, keyPath(path, route)),
     headers,
-    forwardedHeaders: forwardedView(headers),
+    forwardedHeaders: forwardedView(headers, REPLACED_BY_NODE),
     route,
   };
 }

@@ -43,6 +43,12 @@ export const NOT_FORWARDED = Object.freeze([
 /** Client validators, replaced by the cache's own when it fills or revalidates an entry. */
 export const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-range', 'range'];
 // Frozen: endToEndHeaders then checks their case once, not per request.
+/**
+ * The client fields whose value never reaches the origin (dropped, or set by the node): the
+ * request as forwarded (Exchange.forwardedHeaders) has none of them, so they pick no variant.
+ * Host stays: it is in the primary key.
+ */
+export const REPLACED_BY_NODE: readonly string[] = Object.freeze(NOT_FORWARDED.filter((name) => name !== 'host' && name !== 'expect'));
 const NOT_FORWARDED_WHEN_FILLING = Object.freeze([...NOT_FORWARDED, ...CLIENT_CONDITIONALS]);
 const CDN_CACHE_CONTROL = Object.freeze(['cdn-cache-control']);
 

@@ -37,17 +37,21 @@ for (const c of cases) {
 }
 
 // forwardedView: the request as the origin sees it, and the very same map when Connection names no field.
-const views: Array<{ name: string; headers: HeaderMap; same: boolean; expected?: HeaderMap }> = [
+const REPLACED = Object.freeze(['x-forwarded-for', 'x-real-ip']);
+const views: Array<{ name: string; headers: HeaderMap; same: boolean; expected?: HeaderMap; replaced?: readonly string[] }> = [
   { name: 'no Connection', headers: { 'x-v': 'a' }, same: true },
   { name: 'Connection: keep-alive', headers: { connection: 'keep-alive', 'x-v': 'a' }, same: true },
   { name: 'Connection: Close', headers: { connection: 'Close', 'x-v': 'a' }, same: true },
   { name: 'Connection naming only hop-by-hop fields', headers: { connection: 'keep-alive, TE', te: 'trailers', 'x-v': 'a' }, same: true },
   { name: 'Connection naming an end-to-end field', headers: { connection: 'close, X-V', 'x-v': 'premium', accept: '*/*' }, same: false, expected: { accept: '*/*' } },
   { name: 'Connection over several lines', headers: { connection: ['keep-alive', 'x-v'], 'x-v': 'premium', cookie: 'a=1' }, same: false, expected: { cookie: 'a=1' } },
+  { name: 'none of the fields the node replaces', headers: { accept: '*/*' }, same: true, replaced: REPLACED },
+  { name: 'a field the node replaces (its value never reaches the origin)', headers: { 'x-real-ip': '6.6.6.6', accept: '*/*' }, same: false, expected: { accept: '*/*' }, replaced: REPLACED },
+  { name: 'a replaced field and a Connection-named one', headers: { connection: 'x-v', 'x-v': 'a', 'x-forwarded-for': '1.2.3.4' }, same: false, expected: {}, replaced: REPLACED },
 ];
 for (const v of views) {
   void test(`RFC 9110 §7.6.1: forwardedView ${v.name}`, () => {
-    const view = forwardedView(v.headers);
+    const view = forwardedView(v.headers, v.replaced);
     if (v.same) assert.equal(view, v.headers, 'no copy');
     else assert.deepEqual(view, v.expected);
   });

@@ -47,6 +47,8 @@ const cases: Case[] = [
   { name: 'Authorization with must-revalidate', section: 'RFC 9111 §3.5', reqHeaders: { authorization: 'Bearer t' }, resHeaders: { 'cache-control': 'must-revalidate, max-age=60' }, expected: true },
   { name: 'Vary: *', section: 'RFC 9111 §4.1', resHeaders: { 'cache-control': 'max-age=60', vary: '*' }, expected: 'vary-star' },
   { name: 'Vary: accept, * over lines', section: 'RFC 9111 §4.1', resHeaders: { 'cache-control': 'max-age=60', vary: ['accept', ' *'] }, expected: 'vary-star' },
+  { name: 'Vary: X-Forwarded-For (the node writes it per client address)', section: 'RFC 9111 §4.1 (choice)', resHeaders: { 'cache-control': 'max-age=60', vary: 'Accept, X-Forwarded-For' }, expected: 'vary-client-address' },
+  { name: 'Vary: Forwarded', section: 'RFC 9111 §4.1 (choice)', resHeaders: { 'cache-control': 'max-age=60', vary: 'forwarded' }, expected: 'vary-client-address' },
   { name: 'an ordinary Vary is fine', section: 'RFC 9111 §4.1', resHeaders: { 'cache-control': 'max-age=60', vary: 'accept-encoding' }, expected: true },
   { name: 'Set-Cookie without explicit shared cacheability', section: 'RFC 9111 §7.3', resHeaders: { 'cache-control': 'max-age=60', 'set-cookie': 'sid=1' }, expected: 'set-cookie' },
   { name: 'Set-Cookie on a heuristically cacheable 200', section: 'RFC 9111 §7.3', resHeaders: { 'set-cookie': 'sid=1' }, expected: 'set-cookie' },
