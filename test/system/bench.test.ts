@@ -23,7 +23,7 @@ function bench(scenarios: string[]): Promise<{ code: number | null; stderr: stri
   const dir = mkdtempSync(join(os.tmpdir(), 'mini-cdn-bench-'));
   dirs.push(dir);
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'bench', ...scenarios, '--quick', '--out', dir, '--report', join(dir, 'report.html')], { timeout: 110_000 }, (err, _stdout, stderr) => {
+    execFile(process.execPath, [BIN, 'bench', ...scenarios, '--quick', '--out', dir, '--report', join(dir, 'report.html')], { timeout: 240_000 }, (err, _stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr, dir });
     });
   });
