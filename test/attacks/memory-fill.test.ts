@@ -156,11 +156,11 @@ test('limits.sendTimeoutMs applies to bodies that are not stored: clients that n
 
 test('limits.sendTimeoutMs cuts clients that read nothing, not clients that read slowly: a slow reader gets the whole body, on a fill and on a hit', async () => {
   // Each step of the reader is far shorter than the send timeout; the whole body takes longer than it.
-  const edge = await startEdgeProcess(origin.url, ['cache:', `  maxBytes: ${64 * MiB}`, `  maxObjectBytes: ${OBJECT_LIMIT}`, 'limits:', '  sendTimeoutMs: 1500']);
+  const edge = await startEdgeProcess(origin.url, ['cache:', `  maxBytes: ${64 * MiB}`, `  maxObjectBytes: ${OBJECT_LIMIT}`, 'limits:', '  sendTimeoutMs: 3000']);
   try {
     const path = '/slow/one';
     for (const expected of ['fwd=uri-miss', 'hit']) {
-      const got = await slowReader(edge.url, path, 64 * 1024, 20, 120_000);
+      const got = await slowReader(edge.url, path, 32 * 1024, 20, 120_000);
       assert.match(got.head, /^HTTP\/1\.1 200 /);
       assert.match(got.head, new RegExp(`cache-status: [^\r]*${expected}`, 'i'));
       assert.equal(got.body.length, BODY, expected);

@@ -9,11 +9,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN, peakRssBytes, rssBytes } from '../../bench/processes.js';
 import { parseCacheStatus } from '../../proxy/policy/index.js';
 import { customOrigin, waitFor } from './harness.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/mini-cdn.js', import.meta.url));
 const PREFIX_BYTES = 64;
 
 /**
@@ -110,11 +109,7 @@ export async function startEdgeProcess(originUrl: string, yamlLines: string[]): 
       url,
       port: Number(new URL(url).port),
       pid,
-      memory: () => {
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-        return { rssBytes: kib('VmRSS'), peakBytes: kib('VmHWM') };
-      },
+      memory: () => ({ rssBytes: rssBytes(pid) ?? NaN, peakBytes: peakRssBytes(pid) ?? NaN }),
       async metric(name) {
         const res = await fetch(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
         const text = await res.text();

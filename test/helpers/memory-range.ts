@@ -3,11 +3,9 @@
 // a multipart/byteranges parser to check what a reading client got.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { BIN, peakRssBytes, rssBytes, stopChild } from '../../bench/processes.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/mini-cdn.js', import.meta.url));
 export const MIB = 1024 * 1024;
 
 export interface CliEdge {
@@ -45,23 +43,11 @@ export function startCliEdge(originUrl: string, args: string[] = []): Promise<Cl
   });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /** A memory figure of a process from /proc/PID/status, in bytes: VmRSS now, VmHWM its peak. */
 export function procMemory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
+  const bytes = field === 'VmRSS' ? rssBytes(pid) : peakRssBytes(pid);
+  if (bytes === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return bytes;
 }
 
 /**
