@@ -22,12 +22,18 @@ function redacted(url: string): string {
   }
 }
 
+function busSummary(bus: Config['bus']): string {
+  if (bus.redisUrl !== null) return bus.redisUrl.startsWith('redis-sentinel:') ? bus.redisUrl.replace(/\/\/[^@/]*@/, '//') : redacted(bus.redisUrl);
+  if (bus.sentinelMaster !== null) return `Sentinel master ${bus.sentinelMaster} via ${bus.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  return 'in-process';
+}
+
 /** One line: "ok: 2 origins, 3 routes, bus redis://host:6379, admin on :9000". */
 export function summarize(config: Config): string {
   const parts = [
     plural(config.origins.length, 'origin'),
     plural(config.routes.length, 'route'),
-    `bus ${config.bus.redisUrl === null ? 'in-process' : redacted(config.bus.redisUrl)}`,
+    `bus ${busSummary(config.bus)}`,
     config.admin.port === null ? 'no admin API' : `admin on ${config.admin.host === '127.0.0.1' ? '' : config.admin.host}:${config.admin.port}`,
     `listen ${config.listen.host}:${config.listen.port}`,
     `workers ${config.workers}`,
