@@ -7,17 +7,32 @@
 //    purges (the edges apply them), dies, and the replica (without them) is promoted. Its counter
 //    is behind the edges'; the next purge reuses a number they applied. The edges must resync
 //    ('sequence regression') and apply that purge, not drop it as a duplicate.
+// 3. A graceful fail-over (SENTINEL FAILOVER): the old primary stays up as a replica. Connections
+//    to it must move (a write there is READONLY; a subscriber there would hear nothing): the next
+//    purge is published on the new primary and reaches every edge.
+// 4. READONLY (a write that reached a demoted primary) is MCDN_BUS_UNAVAILABLE, and retried.
+// 5. The CLI on Sentinel: `edge --redis redis-sentinel://...`, `edge --config` with bus.sentinels,
+//    then `purge --wait` and `edges` through the same URL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { customOrigin, fetchFrom, sleep } from '../helpers/harness.js';
 import type { Fetched } from '../helpers/harness.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 import { startSentinelSetup } from '../helpers/sentinel.js';
 import type { SentinelSetup } from '../helpers/sentinel.js';
 import { createBus } from '../../edge/bus/index.js';
 import { DEFAULT_BUS_OPTIONS } from '../../edge/bus/types.js';
 import type { BusOptions, InvalidationBus } from '../../edge/bus/types.js';
 import { publishInvalidation } from '../../edge/bus/receipts.js';
+import { MiniCdnError } from '../../common/errors.js';
 import { createEdgeNode } from '../../edge/edge-node.js';
 import type { EdgeNode } from '../../edge/edge-node.js';
 
@@ -240,4 +255,119 @@ test('a fail-over to a replica that lacks the newest purges: edges resync, and t
     }
     assert.ok(w.origin.hits(path) >= beforeHits + EDGES, `every edge revalidated ${path}`);
   }
+});
+
+test('a graceful fail-over (the old primary demoted, still up): the next purge reaches every edge', async (t) => {
+  const w = await world();
+  t.after(() => w.close());
+  const { setup } = w;
+  const path = '/graceful';
+  await prime(w, path);
+  await publishInvalidation(w.publisher, { urls: [`${w.origin.url}/warm`] }, { retryForMs: 10_000 }); // the publisher's link is up
+  await eventually('the replica in sync', async () => String(await setup.command(setup.replica.port, 'INFO', 'replication')).includes('master_link_status:up'), () => busState(w));
+  assert.equal(await setup.command(setup.sentinels[0]?.port ?? 0, 'SENTINEL', 'FAILOVER', 'm'), 'OK');
+  await setup.waitForMaster(setup.replica.port);
+  await eventually('the old primary demoted', async () => String(await setup.command(setup.primary.port, 'ROLE')).startsWith('slave'), () => busState(w));
+  const before = w.origin.hits(path);
+  w.origin.bump(path);
+  const { message, receipt } = await publishInvalidation(w.publisher, { urls: [w.origin.url + path] }, { retryForMs: 30_000, waitMs: 10_000 });
+  assert.ok(message.seq > 0);
+  assert.equal(Number(await setup.command(setup.replica.port, 'GET', `${w.options.namespace}:seq`)), message.seq, 'published on the new primary');
+  await eventually('every edge applied it', () => w.edges.every((e) => e.bus.stats().lastAppliedSeq >= message.seq), () => busState(w));
+  for (const [i, url] of w.urls.entries()) assertCurrent(await fetchFrom(url, 'GET', path), path, w.origin.version(path), `edge ${i}`);
+  assert.ok(w.origin.hits(path) >= before + EDGES);
+  assert.deepEqual(receipt?.missing, [], JSON.stringify(receipt));
+});
+
+test('a publish that meets READONLY (its server was demoted) is MCDN_BUS_UNAVAILABLE, and a retrying publisher gets through once it is a primary again', async (t) => {
+  const a = await startRedisServer();
+  const b = await startRedisServer();
+  const publisher = createBus({ ...DEFAULT_BUS_OPTIONS, namespace: `readonly-${process.pid}`, signing, redisUrl: a.url });
+  t.after(async () => {
+    await publisher.close();
+    await a.stop();
+    await b.stop();
+  });
+  const first = await publisher.publish({ all: true });
+  // Demote A (it becomes a replica of B, empty): its clients stay connected, and writes answer READONLY.
+  const direct = new Redis(a.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+  t.after(() => direct.disconnect());
+  await direct.connect();
+  await direct.call('REPLICAOF', '127.0.0.1', String(b.port));
+  await assert.rejects(publisher.publish({ all: true }), (err: unknown) => err instanceof MiniCdnError && err.code === 'MCDN_BUS_UNAVAILABLE' && /READONLY/.test(err.message), 'a write on a replica');
+  // A publisher that retries: A becomes a primary again meanwhile, and the publish goes through.
+  const retried = publishInvalidation(publisher, { all: true }, { retryForMs: 30_000 });
+  await sleep(300);
+  await direct.call('REPLICAOF', 'NO', 'ONE');
+  const { message } = await retried;
+  assert.ok(message.seq >= 1 && message.id !== first.id);
+});
+
+const BIN = fileURLToPath(new URL('../../../bin/mini-cdn.js', import.meta.url));
+
+test('the CLI on Sentinel: edges by --redis redis-sentinel:// and by bus.sentinels, purge --wait and edges', async (t) => {
+  const setup = await startSentinelSetup();
+  const children: ChildProcess[] = [];
+  const dir = await mkdtemp(path.join(tmpdir(), 'mini-cdn-sentinel-cli-'));
+  const origin = await versionedOrigin();
+  t.after(async () => {
+    await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    })));
+    await origin.close();
+    await setup.stopAll();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const secret = signing.keys.k1;
+  const namespace = `sentinel-cli-${process.pid}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, MINI_CDN_BUS_SECRET: secret, MINI_CDN_BUS_KEY_ID: 'k1', MINI_CDN_BUS_NAMESPACE: namespace };
+  delete env['MINI_CDN_REDIS_URL'];
+  const startEdge = (args: string[]): Promise<string> => {
+    const child = spawn(process.execPath, [BIN, 'edge', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    return new Promise((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => {
+        output += d.toString();
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      child.on('exit', (code) => reject(new Error(`edge ${args.join(' ')} exited ${code}: ${output}`)));
+    });
+  };
+  const run = (args: string[]): Promise<{ code: number | null; output: string }> => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  };
+  const byFlag = await startEdge(['--origin', origin.url, '--port', '0', '--id', 'cli-flag-edge', '--redis', setup.url, '--no-access-log']);
+  const file = path.join(dir, 'edge.yaml');
+  const sentinels = setup.sentinels.map((s) => `    - { host: 127.0.0.1, port: ${s.port} }`).join('\n');
+  await writeFile(file, `listen:\n  port: 0\norigins:\n  - url: ${origin.url}\nlogging:\n  accessLog: false\nbus:\n  namespace: ${namespace}\n  secret: ${secret}\n  sentinels:\n${sentinels}\n  sentinelMaster: m\n`);
+  const byConfig = await startEdge(['--config', file, '--id', 'cli-config-edge']);
+  const both = (text: string): boolean => text.includes(`cli-flag-edge\t${byFlag}`) && text.includes(`cli-config-edge\t${byConfig}`);
+  let listed = '';
+  for (let tries = 0; tries < 100 && !both(listed); tries++) {
+    listed = (await run(['edges', '--redis', setup.url])).output;
+    if (!both(listed)) await sleep(100);
+  }
+  assert.ok(both(listed), `mini-cdn edges lists both edges: ${listed}`);
+  for (const url of [byFlag, byConfig]) {
+    await fetchFrom(url, 'GET', '/cli/a');
+    assert.equal((await fetchFrom(url, 'GET', '/cli/a')).cacheStatus.hit, true);
+  }
+  origin.bump('/cli/a');
+  const { code, output } = await run(['purge', '--url', `${origin.url}/cli/a`, '--wait', '5000', '--redis', setup.url]);
+  assert.equal(code, 0, output);
+  assert.match(output, /confirmed\s+cli-config-edge/);
+  assert.match(output, /confirmed\s+cli-flag-edge/);
+  for (const url of [byFlag, byConfig]) assertCurrent(await fetchFrom(url, 'GET', '/cli/a'), '/cli/a', origin.version('/cli/a'), url);
+  const bad = await run(['purge', '--all', '--redis', 'redis-sentinel://127.0.0.1:1']);
+  assert.equal(bad.code, 2, bad.output);
+  assert.match(bad.output, /redis-sentinel:\/\/host:port,host:port\/NAME/);
 });
