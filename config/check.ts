@@ -1,5 +1,6 @@
 // `mini-cdn config check FILE`: load a config as a node would, and say in one line what it sets
 // up, or list every problem.
+import { describeRedisTarget, parseRedisTarget } from '../common/redis-target.js';
 import { ConfigError, loadConfigFile, type Config } from './load.js';
 
 export type CheckResult = { ok: true; summary: string } | { ok: false; report: string };
@@ -8,23 +9,10 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** A URL without its credentials (a Redis password must not reach a terminal or a log). */
-function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = '';
-      u.password = '';
-    }
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(unparseable URL)';
-  }
-}
-
+/** The bus in one phrase, without credentials. */
 function busSummary(bus: Config['bus']): string {
-  if (bus.redisUrl !== null) return bus.redisUrl.startsWith('redis-sentinel:') ? bus.redisUrl.replace(/\/\/[^@/]*@/, '//') : redacted(bus.redisUrl);
-  if (bus.sentinelMaster !== null) return `Sentinel master ${bus.sentinelMaster} via ${bus.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  if (bus.redisUrl !== null) return describeRedisTarget(parseRedisTarget(bus.redisUrl));
+  if (bus.sentinelMaster !== null) return describeRedisTarget({ kind: 'sentinel', sentinels: [...bus.sentinels], name: bus.sentinelMaster });
   return 'in-process';
 }
 
