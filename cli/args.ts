@@ -1,6 +1,7 @@
 // Flag parsing helpers and the settings every command shares (bus secret and admin token checks).
 import { randomBytes } from 'node:crypto';
 import { MiniCdnError } from '../common/errors.js';
+import { parseRedisTarget } from '../common/redis-target.js';
 import { DEVELOPMENT_SECRET, MIN_SECRET_CHARS } from '../config/schema.js';
 import type { SigningKeys } from '../edge/bus/types.js';
 
@@ -20,13 +21,13 @@ export function httpUrlFlag(value: string, name: string): string {
   return value;
 }
 
+/** --redis / MINI_CDN_REDIS_URL: redis://, rediss://, or redis-sentinel://host:port[,host:port...]/NAME for Sentinel. */
 export function redisUrlFlag(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   try {
-    const url = new URL(value);
-    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('only redis:// URLs');
+    parseRedisTarget(value);
   } catch (err) {
-    throw new MiniCdnError('MCDN_USAGE', `--redis must be a redis:// URL (${(err as Error).message})`);
+    throw new MiniCdnError('MCDN_USAGE', `--redis must be a redis:// URL or redis-sentinel://host:port,host:port/NAME (${(err as Error).message})`);
   }
   return value;
 }

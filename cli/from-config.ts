@@ -1,5 +1,6 @@
 // Maps a validated config (config/) onto what the factories take: proxy options, bus, admin.
 // The one place that knows both shapes, so config/ and proxy/ stay independent of each other.
+import { sentinelUrl } from '../common/redis-target.js';
 import type { Config } from '../config/load.js';
 import type { SigningKeys } from '../edge/bus/types.js';
 import { DEFAULT_FRESHNESS } from '../proxy/policy/index.js';
@@ -48,6 +49,16 @@ export function proxyOptionsFrom(config: Config): Partial<ProxyOptions> & { orig
     trustedProxies: [...config.forwarding.trustedProxies],
     sendTimeoutMs: config.limits.sendTimeoutMs,
   };
+}
+
+/**
+ * Where the Redis bus is: bus.redisUrl, or bus.sentinels + bus.sentinelMaster as one
+ * redis-sentinel:// URL (the schema allows one or the other); undefined for the in-process bus.
+ */
+export function redisUrlFrom(config: Config): string | undefined {
+  const { redisUrl, sentinels, sentinelMaster } = config.bus;
+  if (redisUrl !== null) return redisUrl;
+  return sentinels.length > 0 && sentinelMaster !== null ? sentinelUrl(sentinels, sentinelMaster) : undefined;
 }
 
 /**

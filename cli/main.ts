@@ -21,7 +21,9 @@ Usage:
                   load scenarios against real processes on 127.0.0.1; JSON + Markdown report
   mini-cdn help
 
-Environment: MINI_CDN_REDIS_URL, MINI_CDN_BUS_SECRET (+ _KEY_ID, _PREVIOUS_SECRET, _PREVIOUS_KEY_ID),
+--redis URL: redis://host:port (or rediss://), or Redis Sentinel: redis-sentinel://host:port,host:port/MASTER.
+
+Environment: MINI_CDN_REDIS_URL (the same forms), MINI_CDN_BUS_SECRET (+ _KEY_ID, _PREVIOUS_SECRET, _PREVIOUS_KEY_ID),
 MINI_CDN_ADMIN_TOKEN, MINI_CDN_BUS_NAMESPACE. With Redis, MINI_CDN_BUS_SECRET (16+ characters, the
 same on every node) is required; admin tokens are 16+ characters.
 `;

@@ -24,7 +24,7 @@ import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
 import { adminTokenFlag, httpUrlFlag, intFlag, randomSecret, redisUrlFlag, signingFromEnv, untilSignal } from './args.js';
-import { proxyOptionsFrom, signingFrom } from './from-config.js';
+import { proxyOptionsFrom, redisUrlFrom, signingFrom } from './from-config.js';
 import { announceListening, ignoreRepeatedStopSignals, leaveCluster, runPrimary, workerCount, workerRole } from './workers.js';
 
 const MODES: readonly ConsistencyMode[] = ['ttl', 'callback', 'validate'];
@@ -113,7 +113,7 @@ export async function runEdge(args: string[]): Promise<number> {
   if (!role) {
     const count = workerCount(values.workers, settings.workers);
     if (count > 1) {
-      if (!settings.redisUrl) throw new MiniCdnError('MCDN_USAGE', '--workers > 1 needs a Redis bus (--redis URL or bus.redisUrl)');
+      if (!settings.redisUrl) throw new MiniCdnError('MCDN_USAGE', '--workers > 1 needs a Redis bus (--redis URL, bus.redisUrl or bus.sentinels)');
       logger.setBindings({ edge: values.id ?? null, role: 'primary' });
       return runPrimary({
         count,
@@ -201,7 +201,7 @@ async function settingsFromFile(file: string): Promise<EdgeSettings> {
     proxy: proxyOptionsFrom(config),
     port: config.listen.port,
     host: config.listen.host,
-    redisUrl: config.bus.redisUrl ?? undefined,
+    redisUrl: redisUrlFrom(config),
     namespace: config.bus.namespace,
     streamMaxLength: config.bus.streamMaxLength,
     signing: signingFrom(config),

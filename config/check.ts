@@ -1,5 +1,6 @@
 // `mini-cdn config check FILE`: load a config as a node would, and say in one line what it sets
 // up, or list every problem.
+import { describeRedisTarget, parseRedisTarget } from '../common/redis-target.js';
 import { ConfigError, loadConfigFile, type Config } from './load.js';
 
 export type CheckResult = { ok: true; summary: string } | { ok: false; report: string };
@@ -8,18 +9,11 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** A URL without its credentials (a Redis password must not reach a terminal or a log). */
-function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = '';
-      u.password = '';
-    }
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(unparseable URL)';
-  }
+/** The bus in one phrase, without credentials. */
+function busSummary(bus: Config['bus']): string {
+  if (bus.redisUrl !== null) return describeRedisTarget(parseRedisTarget(bus.redisUrl));
+  if (bus.sentinelMaster !== null) return describeRedisTarget({ kind: 'sentinel', sentinels: [...bus.sentinels], name: bus.sentinelMaster });
+  return 'in-process';
 }
 
 /** One line: "ok: 2 origins, 3 routes, bus redis://host:6379, admin on :9000". */
@@ -27,7 +21,7 @@ export function summarize(config: Config): string {
   const parts = [
     plural(config.origins.length, 'origin'),
     plural(config.routes.length, 'route'),
-    `bus ${config.bus.redisUrl === null ? 'in-process' : redacted(config.bus.redisUrl)}`,
+    `bus ${busSummary(config.bus)}`,
     config.admin.port === null ? 'no admin API' : `admin on ${config.admin.host === '127.0.0.1' ? '' : config.admin.host}:${config.admin.port}`,
     `listen ${config.listen.host}:${config.listen.port}`,
     `workers ${config.workers}`,

@@ -4,6 +4,7 @@
 // CLI maps a Config onto the proxy's and the bus's options.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseRedisTarget, parseSentinelAddress } from '../common/redis-target.js';
 
 const int = (min: number) => z.number().int().min(min);
 const positiveInt = (fallback: number) => int(1).default(fallback);
@@ -40,15 +41,28 @@ function checkAddressBlock(value: string, ctx: z.core.$RefinementCtx<string>): v
   if (family === 0 || !prefixOk || extra !== undefined) ctx.addIssue({ code: 'custom', message: `must be an IP address or a CIDR block (10.0.0.0/8, fd00::/8), got "${value}"` });
 }
 
+/** redis://, rediss://, or redis-sentinel://host:port[,host:port...]/NAME (the form MINI_CDN_REDIS_URL and --redis take). */
 function checkRedisUrl(value: string, ctx: z.core.$RefinementCtx<string>): void {
-  let protocol = '';
   try {
-    protocol = new URL(value).protocol;
-  } catch {
-    // reported below
+    parseRedisTarget(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
   }
-  if (protocol !== 'redis:' && protocol !== 'rediss:') ctx.addIssue({ code: 'custom', message: `must be a redis:// or rediss:// URL, got "${value}"` });
 }
+
+/** A sentinel's host: a name or an address, the way `host:port` spells it. */
+function checkSentinelHost(value: string, ctx: z.core.$RefinementCtx<string>): void {
+  try {
+    parseSentinelAddress(`${value.includes(':') ? `[${value}]` : value}:1`);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `must be a host name or address, got "${value}"` });
+  }
+}
+
+const sentinelSchema = z.strictObject({
+  host: z.string().min(1).superRefine(checkSentinelHost),
+  port: int(1).max(65535),
+});
 
 export const CONSISTENCY_MODES = ['ttl', 'callback', 'validate'] as const;
 export const BALANCING = ['weighted-round-robin', 'least-busy'] as const;
@@ -136,6 +150,8 @@ const routeSchema = z.strictObject({
 
 const busSchema = z.strictObject({
   redisUrl: z.string().superRefine(checkRedisUrl).nullable().default(null),
+  sentinels: z.array(sentinelSchema).default([]),
+  sentinelMaster: z.string().regex(/^[A-Za-z0-9._-]+$/, { error: "must be letters, digits, '.', '_' or '-'" }).nullable().default(null),
   namespace: z.string().min(1).default('mini-cdn'),
   streamMaxLength: positiveInt(10_000),
   secret: z.string().nullable().default(null),
@@ -149,8 +165,12 @@ const busSchema = z.strictObject({
 }).superRefine((b, ctx) => {
   if (isCount(b.leaseRenewMs) && isCount(b.leaseMs) && b.leaseRenewMs >= b.leaseMs) ctx.addIssue({ code: 'custom', path: ['leaseRenewMs'], message: `must be less than bus.leaseMs (${b.leaseMs})` });
   if (isCount(b.leaseMs) && Number.isSafeInteger(b.leaseMarginMs) && b.leaseMarginMs >= b.leaseMs) ctx.addIssue({ code: 'custom', path: ['leaseMarginMs'], message: `must be less than bus.leaseMs (${b.leaseMs})` });
-  if (b.redisUrl !== null && (b.secret === null || b.secret.length < MIN_SECRET_CHARS)) {
-    ctx.addIssue({ code: 'custom', path: ['secret'], message: `must be at least ${MIN_SECRET_CHARS} characters when bus.redisUrl is set (the bus leaves the process)` });
+  const sentinel = b.sentinels.length > 0 || b.sentinelMaster !== null;
+  if (b.sentinels.length > 0 && b.sentinelMaster === null) ctx.addIssue({ code: 'custom', path: ['sentinelMaster'], message: 'must name the master the sentinels monitor when bus.sentinels is set' });
+  if (b.sentinelMaster !== null && b.sentinels.length === 0) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'must list at least one sentinel ({host, port}) when bus.sentinelMaster is set' });
+  if (b.redisUrl !== null && sentinel) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'must be null when bus.sentinels / bus.sentinelMaster are set: give one server (redisUrl) or a Sentinel setup, not both' });
+  if ((b.redisUrl !== null || sentinel) && (b.secret === null || b.secret.length < MIN_SECRET_CHARS)) {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: `must be at least ${MIN_SECRET_CHARS} characters when the bus is Redis (bus.redisUrl or bus.sentinels is set: the bus leaves the process)` });
   }
   for (const name of ['secret', 'previousSecret'] as const) {
     if (b[name] === DEVELOPMENT_SECRET) ctx.addIssue({ code: 'custom', path: [name], message: 'is the public development secret: anyone can sign with it; set a random secret of your own' });
@@ -200,7 +220,7 @@ const rootSchema = z.strictObject({
   stale: z.strictObject({ whileRevalidateMs: nonNegativeInt(0), ifErrorMs: nonNegativeInt(0) }).prefault({}).describe('Stale windows granted beyond the origin\'s directives (0 = none).'),
   routes: z.array(routeSchema).default([]).describe('Per-path rules; the first match wins.'),
   defaults: z.strictObject({ mode: mode.default('ttl'), edgeTtlMs: nonNegativeInt(3_600_000) }).prefault({}).describe('Consistency mode and edge TTL of paths no route matches.'),
-  bus: busSchema.prefault({}).describe('The invalidation bus: Redis, or in-process when redisUrl is null.'),
+  bus: busSchema.prefault({}).describe('The invalidation bus: Redis (one server by redisUrl, or a Sentinel setup by sentinels + sentinelMaster), or in-process when neither is set.'),
   admin: adminSchema.prefault({}).describe('The admin API; port null = none.'),
   logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info'), accessLog: z.boolean().default(true) }).prefault({}),
   workers: z.union([int(1), z.literal('auto')], { error: 'must be a positive whole number or "auto"' }).default(1).describe('Worker processes: a number, or "auto" for one per CPU.'),

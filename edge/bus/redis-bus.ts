@@ -11,8 +11,9 @@
 // connection shows that Redis numbered it (counter-gate.ts): a validly signed message of another
 // epoch, or beyond the counter, is dropped and counted, never followed.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { MiniCdnError } from '../../common/errors.js';
+import { parseRedisTarget } from '../../common/redis-target.js';
+import type { RedisTarget } from '../../common/redis-target.js';
 import { buildInvalidation, open, seal } from './messages.js';
 import type { Opened } from './messages.js';
 import { Sequencer } from './sequencer.js';
@@ -29,6 +30,7 @@ import {
   MAX_COMMIT_ATTEMPTS,
   FORGET_AFTER_MS,
   RETIRED_EPOCHS,
+  REGRESSION_READS,
   backoff,
   NO_DELIVERIES,
   closedError,
@@ -37,11 +39,15 @@ import {
   parseEdge,
   shut,
   fieldsOf,
+  readHistory,
 } from './redis-support.js';
+import { openRedis } from './redis-connection.js';
 import type { Client, Role } from './redis-support.js';
 
-export function createRedisBus(url: string, options: BusOptions): InvalidationBus {
+/** `target`: a redis://, rediss:// or redis-sentinel:// URL, or a parsed target (one server, or a Sentinel setup). */
+export function createRedisBus(target: string | RedisTarget, options: BusOptions): InvalidationBus {
   const { signing, namespace } = options;
+  const where = typeof target === 'string' ? parseRedisTarget(target) : target;
   const keys = {
     epoch: `${namespace}:epoch`, seq: `${namespace}:seq`, stream: `${namespace}:stream`,
     inv: `${namespace}:inv`, ack: `${namespace}:ack`, seen: `${namespace}:edges:seen`, info: `${namespace}:edges:info`,
@@ -83,14 +89,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
   let reported: BusState = 'connecting';
 
   function connection(role: Role): Client {
-    const client = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      autoResubscribe: false, // the bus re-subscribes itself, then catches up
-      retryStrategy: (times: number) => backoff(times - 1),
-      disconnectTimeout: 200, // also how long a closed bus's timer outlives it (ioredis arms one even with no socket)
-    }) as Client;
+    const client = openRedis(where) as Client;
     client.on('error', () => undefined); // every failure surfaces where it matters: a command's rejection
     client.defineCommand('mcdnPrepare', { numberOfKeys: 3, lua: PREPARE });
     client.defineCommand('mcdnCommit', { numberOfKeys: 3, lua: COMMIT });
@@ -194,13 +193,42 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
       if (closed || generation !== resumeGeneration || !subUp || sub === undefined) return;
       try {
         if (channels.size > 0) await sub.subscribe(...channels);
-        if (sequencer !== undefined) await sequencer.catchUp();
+        // A new connection hears nothing published before it subscribed: nothing older is in flight.
+        start = undefined;
+        if (sequencer !== undefined) {
+          await checkRegression(sequencer);
+          await sequencer.catchUp();
+        }
         return;
       } catch {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => resolve(void timers.delete(timer)), backoff(attempt));
           timers.add(timer);
         });
+      }
+    }
+  }
+
+  /**
+   * After a reconnect: did the history go backwards (a fail-over lost the newest messages)? See
+   * regression.ts. A read that messages overtook is stale: read again (bounded; while messages
+   * keep arriving, the check on each live message covers them).
+   */
+  async function checkRegression(current: Sequencer): Promise<void> {
+    // Not counted as forged or garbled: catching up reads (and counts) the same entries.
+    const openEntry = (text: string): Invalidation | undefined => {
+      const opened = open(text, signing, namespace);
+      return opened.ok && opened.kind === 'inv' ? opened.message : undefined;
+    };
+    for (let attempt = 0; attempt < REGRESSION_READS; attempt++) {
+      const epoch = current.epoch;
+      if (epoch === undefined) return;
+      const before = current.changes;
+      const history = await readHistory(await commands(), keys, epoch, current.oldestRemembered(), openEntry);
+      if (history === undefined) return;
+      if (current.changes === before) {
+        current.checkRegression(epoch, history);
+        return;
       }
     }
   }

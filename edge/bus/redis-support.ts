@@ -3,9 +3,10 @@
 // each file holds one concern: this one has no state.
 import type { Redis } from 'ioredis';
 import { MiniCdnError } from '../../common/errors.js';
+import type { RedisHistory } from './regression.js';
 import type { Sequencer } from './sequencer.js';
 import { BusClosedError } from './types.js';
-import type { EdgeInfo } from './types.js';
+import type { EdgeInfo, Invalidation } from './types.js';
 
 /** Creates the epoch when there is none (then numbering starts over); returns [epoch, seq]. */
 export const PREPARE = `
@@ -43,7 +44,8 @@ export const REPLAY_PAGE = 256; // stream entries per XREVRANGE while replaying
 export const MAX_COMMIT_ATTEMPTS = 1000; // a publish that keeps losing the race for the next number gives up
 export const FORGET_AFTER_MS = 60 * 60 * 1000; // registry entries expired for longer are deleted
 const QUIT_WAIT_MS = 1000; // close() drops a connection whose QUIT hangs
-export const RETIRED_EPOCHS = 16; // epochs left behind, as many as the Sequencer remembers
+export const RETIRED_EPOCHS = 16;
+export const REGRESSION_READS = 5; // reads of Redis's history after a reconnect, while live messages overtake them // epochs left behind, as many as the Sequencer remembers
 
 export const backoff = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
 
@@ -73,9 +75,19 @@ export function parseEdge(json: string | null): EdgeInfo[] {
   }
 }
 
-/** QUIT (or drop, when QUIT hangs), and wait until the socket is gone. */
+/**
+ * QUIT (or drop, when QUIT hangs), and wait until the socket is gone. Then disconnect() once more,
+ * whatever the state: with Sentinel that is what closes the failover detector's own connections to
+ * the sentinels (a QUIT alone leaves them reconnecting forever).
+ */
 export async function shut(client: Redis | undefined): Promise<void> {
-  if (client === undefined || client.status === 'end') return;
+  if (client === undefined) return;
+  await quit(client);
+  client.disconnect();
+}
+
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
   if (client.status === 'wait' || client.status === 'reconnecting' || client.status === 'close') {
     client.disconnect(); // no socket: this clears the retry timer, nothing is left open
     return;
@@ -101,3 +113,38 @@ export function fieldsOf(list: string[]): Record<string, string> {
   return fields;
 }
 
+
+/** Most log entries read to check a reconnect for a sequence regression (beyond: the newest ones only). */
+const HISTORY_MAX_ENTRIES = 16 * REPLAY_PAGE;
+
+/**
+ * Redis's side of the regression check, for the followed `epoch`: the counter, and the ids of the
+ * log's newest messages down to seq `downTo` (bounded). Undefined when Redis is in another epoch
+ * or has none (then catching up handles it: a new epoch, or a trimmed log).
+ */
+export async function readHistory(
+  client: Redis,
+  keys: { epoch: string; seq: string; stream: string },
+  epoch: string,
+  downTo: number,
+  open: (text: string) => Invalidation | undefined,
+): Promise<RedisHistory | undefined> {
+  const [current, head] = await client.mget(keys.epoch, keys.seq);
+  if (current !== epoch) return undefined;
+  const counter = Number(head ?? 0);
+  const ids = new Map<number, string>();
+  let end = '+';
+  for (let read = 0; read < HISTORY_MAX_ENTRIES; read += REPLAY_PAGE) {
+    const page = await client.xrevrange(keys.stream, end, '-', 'COUNT', REPLAY_PAGE);
+    for (const [entryId, list] of page) {
+      end = `(${entryId}`;
+      const fields = fieldsOf(list);
+      const seq = Number(fields.s);
+      if (fields.e !== epoch || seq < downTo) return { counter, ids };
+      const message = fields.m === undefined ? undefined : open(fields.m);
+      if (message !== undefined && message.epoch === epoch && message.seq === seq) ids.set(seq, message.id);
+    }
+    if (page.length < REPLAY_PAGE) break;
+  }
+  return { counter, ids };
+}

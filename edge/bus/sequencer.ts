@@ -3,6 +3,8 @@
 // through one queue, worked by one loop: deliveries never overlap and never reorder, and a resync
 // is reported in its place among them. A hole that cannot be filled becomes a resync: the edge
 // treats its whole cache as stale and numbering goes on from the highest sequence number known.
+import { findRegression, RecentApplied } from './regression.js';
+import type { RedisHistory } from './regression.js';
 import type { BusState, DeliveryCounts, Invalidation } from './types.js';
 
 export interface SequencerOptions {
@@ -63,6 +65,10 @@ export class Sequencer {
   private timer: NodeJS.Timeout | undefined;
   private reported: BusState = 'connecting';
   private closed = false;
+  /** The newest (seq, id) pairs taken in: a known seq with another id means the history went backwards. */
+  private readonly recent = new RecentApplied();
+  /** Bumped whenever the history taken in changes (a message taken in, a resync). */
+  private changeCount = 0;
   private readonly counts: SequencerStats = {
     received: 0, applied: 0, duplicates: 0, replayed: 0, gaps: 0, resyncs: 0, deliveryErrors: 0,
   };
@@ -99,6 +105,30 @@ export class Sequencer {
     this.accept(message, false);
     this.startGapCycle();
     this.updateState();
+  }
+
+  /** The lowest seq whose message id is remembered (the regression check reads Redis's log down to it). */
+  oldestRemembered(): number {
+    return this.recent.oldest() ?? this.frontier;
+  }
+
+  /** Changes whenever a message is taken in or a resync happens: Redis's history read before a change may be stale. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  /**
+   * After a reconnect, with Redis's counter and newest log entries of `epoch`, read on the
+   * command connection: a history behind this edge's (a fail-over promoted a replica that lacks
+   * the newest messages) is a resync ('sequence regression'), and numbering follows Redis's.
+   * True when it was one. Another epoch is not this check's business (catchUp handles it).
+   */
+  checkRegression(epoch: string, redis: RedisHistory): boolean {
+    if (this.closed || epoch !== this.followed) return false;
+    const resumeAfter = findRegression(this.recent, this.frontier, redis);
+    if (resumeAfter === undefined) return false;
+    this.regressed(resumeAfter);
+    return true;
   }
 
   /** After (re)connecting: fetch and deliver everything newer than lastApplied. Rethrows replay's errors (state 'down'). */
@@ -156,9 +186,12 @@ export class Sequencer {
       this.retired.push(this.followed);
       if (this.retired.length > RETIRED_EPOCHS) this.retired.shift();
       this.followed = message.epoch;
+      this.recent.clear();
       this.resync('new epoch', message.seq - 1);
     }
     const seq = message.seq;
+    // A number already taken in, carrying another message: the history went backwards.
+    if (!fromReplay && seq <= this.frontier && this.recent.idAt(seq) !== undefined && this.recent.idAt(seq) !== message.id) this.regressed(seq - 1);
     if (this.headUnknown && !fromReplay) {
       this.headUnknown = false;
       if (seq > this.frontier + 1) this.frontier = seq - 1;
@@ -188,6 +221,8 @@ export class Sequencer {
 
   private enqueue(message: Invalidation): void {
     this.frontier = message.seq;
+    this.recent.record(message.seq, message.id);
+    this.changeCount++;
     this.queue.push({ message });
     this.kick();
   }
@@ -204,11 +239,19 @@ export class Sequencer {
    */
   private resync(reason: string, to: number): void {
     this.counts.resyncs++;
+    this.changeCount++;
     this.cancelGapCycle();
     this.buffer.clear();
     this.frontier = to;
     this.queue.push({ resync: reason, seq: to });
     this.kick();
+  }
+
+  /** The history after `to` was replaced: resync, and take Redis's messages after `to` as new. */
+  private regressed(to: number): void {
+    this.recent.dropAbove(to);
+    this.headUnknown = false;
+    this.resync('sequence regression', to);
   }
 
   private resyncTrimmed(): void {

@@ -48,7 +48,7 @@ test('defaults: no file and no environment give the documented values', () => {
   assert.deepEqual(c.stale, { whileRevalidateMs: 0, ifErrorMs: 0 });
   assert.deepEqual(c.routes, []);
   assert.deepEqual(c.defaults, { mode: 'ttl', edgeTtlMs: 3600000 });
-  assert.deepEqual(c.bus, { redisUrl: null, namespace: 'mini-cdn', streamMaxLength: 10000, secret: null, keyId: 'k1', previousSecret: null, previousKeyId: 'k0', leaseRenewMs: 1000, leaseMs: 3000, leaseMarginMs: 1000, commandTimeoutMs: 2000 });
+  assert.deepEqual(c.bus, { redisUrl: null, sentinels: [], sentinelMaster: null, namespace: 'mini-cdn', streamMaxLength: 10000, secret: null, keyId: 'k1', previousSecret: null, previousKeyId: 'k0', leaseRenewMs: 1000, leaseMs: 3000, leaseMarginMs: 1000, commandTimeoutMs: 2000 });
   assert.deepEqual(c.admin, { port: null, host: '127.0.0.1', token: null });
   assert.deepEqual(c.logging, { level: 'info', accessLog: true });
   assert.equal(c.workers, 1);
@@ -148,6 +148,14 @@ const INVALID: { name: string; text: string; path: string; line: number; message
   { name: 'the public development secret without redis', text: 'bus:\n  secret: mini-cdn-development-secret\n', path: 'bus.secret', line: 2, message: /public development secret/ },
   { name: 'the public development secret as the previous one', text: 'bus:\n  secret: 0123456789abcdef\n  previousSecret: mini-cdn-development-secret\n', path: 'bus.previousSecret', line: 3, message: /public development secret/ },
   { name: 'redis URL not redis', text: 'bus:\n  redisUrl: http://127.0.0.1:6379\n  secret: 0123456789abcdef\n', path: 'bus.redisUrl', line: 2, message: /redis:\/\// },
+  { name: 'Sentinel URL without a master name', text: 'bus:\n  redisUrl: redis-sentinel://10.0.0.1:26379\n  secret: 0123456789abcdef\n', path: 'bus.redisUrl', line: 2, message: /master/ },
+  { name: 'Sentinel URL with a bad address', text: 'bus:\n  redisUrl: redis-sentinel://10.0.0.1/m\n  secret: 0123456789abcdef\n', path: 'bus.redisUrl', line: 2, message: /host:port/ },
+  { name: 'sentinels without sentinelMaster', text: 'bus:\n  sentinels: [{ host: 10.0.0.1, port: 26379 }]\n  secret: 0123456789abcdef\n', path: 'bus.sentinelMaster', line: 2, message: /master/ },
+  { name: 'sentinelMaster without sentinels', text: 'bus:\n  sentinelMaster: mymaster\n  secret: 0123456789abcdef\n', path: 'bus.sentinels', line: 2, message: /at least one sentinel/ },
+  { name: 'redisUrl and sentinels together', text: 'bus:\n  redisUrl: redis://127.0.0.1:6379\n  sentinels: [{ host: 10.0.0.1, port: 26379 }]\n  sentinelMaster: mymaster\n  secret: 0123456789abcdef\n', path: 'bus.redisUrl', line: 2, message: /not both/ },
+  { name: 'sentinel port out of range', text: 'bus:\n  sentinels:\n    - { host: 10.0.0.1, port: 70000 }\n  sentinelMaster: mymaster\n  secret: 0123456789abcdef\n', path: 'bus.sentinels[0].port', line: 3 },
+  { name: 'sentinel host with a space', text: 'bus:\n  sentinels:\n    - { host: "a b", port: 26379 }\n  sentinelMaster: mymaster\n  secret: 0123456789abcdef\n', path: 'bus.sentinels[0].host', line: 3, message: /host name/ },
+  { name: 'sentinels without a secret', text: 'bus:\n  sentinels: [{ host: 10.0.0.1, port: 26379 }]\n  sentinelMaster: mymaster\n', path: 'bus.secret', line: 2, message: /16/ },
   { name: 'health timeout not below interval', text: 'healthCheck:\n  intervalMs: 1000\n  timeoutMs: 1000\n', path: 'healthCheck.timeoutMs', line: 3 },
   { name: 'health check neither false nor object', text: 'healthCheck: true\n', path: 'healthCheck', line: 1, message: /false/ },
   { name: 'unknown key inside health check', text: 'healthCheck:\n  every: 5\n', path: 'healthCheck.every', line: 2 },
