@@ -1,7 +1,7 @@
 // Maps a validated config (config/) onto what the factories take: proxy options, bus, admin.
 // The one place that knows both shapes, so config/ and proxy/ stay independent of each other.
 import type { Config } from '../config/load.js';
-import type { SigningKeys } from '../edge/bus/types.js';
+import type { BusOptions, SigningKeys } from '../edge/bus/types.js';
 import { DEFAULT_FRESHNESS } from '../proxy/policy/index.js';
 import type { ProxyOptions } from '../proxy/server/options.js';
 
@@ -47,4 +47,12 @@ export function signingFrom(config: Config): SigningKeys {
   const keys: Record<string, string> = { [config.bus.keyId]: config.bus.secret ?? 'mini-cdn-development-secret' };
   if (config.bus.previousSecret !== null) keys[config.bus.previousKeyId] = config.bus.previousSecret;
   return { current: config.bus.keyId, keys };
+}
+
+/** The bus's timing from the config: leases, their margin, the command timeout, the replay log's bound. */
+export type BusTiming = Pick<BusOptions, 'streamMaxLength' | 'leaseRenewMs' | 'leaseMs' | 'leaseMarginMs' | 'commandTimeoutMs'>;
+
+export function busTimingFrom(config: Config): BusTiming {
+  const { streamMaxLength, leaseRenewMs, leaseMs, leaseMarginMs, commandTimeoutMs } = config.bus;
+  return { streamMaxLength, leaseRenewMs, leaseMs, leaseMarginMs, commandTimeoutMs };
 }

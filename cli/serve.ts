@@ -24,13 +24,14 @@ import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
 import { httpUrlFlag, intFlag, redisUrlFlag, signingFromEnv, untilSignal } from './args.js';
-import { proxyOptionsFrom, signingFrom } from './from-config.js';
+import { busTimingFrom, proxyOptionsFrom, signingFrom } from './from-config.js';
+import type { BusTiming } from './from-config.js';
 import { announceListening, ignoreRepeatedStopSignals, leaveCluster, runPrimary, workerCount, workerRole } from './workers.js';
 
 const MODES: readonly ConsistencyMode[] = ['ttl', 'callback', 'validate'];
 
-function busFor(redisUrl: string | undefined, signing: SigningKeys, namespace?: string): InvalidationBus {
-  return createBus({ ...DEFAULT_BUS_OPTIONS, namespace: namespace ?? process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, signing, redisUrl });
+function busFor(redisUrl: string | undefined, signing: SigningKeys, namespace?: string, timing: Partial<BusTiming> = {}): InvalidationBus {
+  return createBus({ ...DEFAULT_BUS_OPTIONS, ...timing, namespace: namespace ?? process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, signing, redisUrl });
 }
 
 export async function runOrigin(args: string[]): Promise<number> {
@@ -133,9 +134,8 @@ export async function runEdge(args: string[]): Promise<number> {
   const edge = createEdgeNode({
     id: role ? `${role.baseId}-w${role.index}` : values.id,
     proxy: settings.proxy,
-    bus: busFor(settings.redisUrl, settings.signing, settings.namespace),
+    bus: busFor(settings.redisUrl, settings.signing, settings.namespace, settings.busTiming),
     signing: settings.signing,
-    heartbeatMs: 2_000,
     // The admin API serves /metrics; without it nobody could read them.
     metrics: withAdmin,
     ...(settings.accessLog ? { onResponse: access.push } : {}),
@@ -171,6 +171,8 @@ interface EdgeSettings {
   host: string;
   redisUrl: string | undefined;
   namespace: string | undefined;
+  /** Leases, margin, command timeout (defaults without a config file). */
+  busTiming: Partial<BusTiming>;
   signing: SigningKeys;
   adminPort: number | undefined;
   adminHost: string;
@@ -193,6 +195,7 @@ async function settingsFromFile(file: string): Promise<EdgeSettings> {
     host: config.listen.host,
     redisUrl: config.bus.redisUrl ?? undefined,
     namespace: config.bus.namespace,
+    busTiming: busTimingFrom(config),
     signing: signingFrom(config),
     adminPort: config.admin.port ?? undefined,
     adminHost: config.admin.host,
@@ -230,6 +233,7 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
     host: '127.0.0.1',
     redisUrl,
     namespace: undefined,
+    busTiming: {},
     signing: signingFromEnv(process.env, redisUrl !== undefined),
     adminPort: flag('admin-port') !== undefined ? intFlag(flag('admin-port'), 'admin-port', 0) : undefined,
     adminHost: flag('host') ?? '127.0.0.1',
@@ -306,12 +310,12 @@ export async function runDemo(args: string[]): Promise<number> {
   const publisherBus = busFor(redisUrl, signing, namespace);
   const publisher = createPublisher({ bus: publisherBus });
   publishChanges(origin, publisher, originUrl);
-  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'mini-cdn-shield' }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000 });
+  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'mini-cdn-shield' }, bus: busFor(redisUrl, signing, namespace), signing });
   const shieldUrl = await shield.start(at(2));
   const edges: EdgeNode[] = [];
   for (const name of ['edge-a', 'edge-b']) {
     // Edge A has the admin API, and with it /metrics.
-    const edge = createEdgeNode({ id: name, proxy: { origin: shieldUrl, cacheName: `mini-cdn-${name}` }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000, metrics: name === 'edge-a' });
+    const edge = createEdgeNode({ id: name, proxy: { origin: shieldUrl, cacheName: `mini-cdn-${name}` }, bus: busFor(redisUrl, signing, namespace), signing, metrics: name === 'edge-a' });
     edges.push(edge);
   }
   const [edgeA, edgeB] = edges as [EdgeNode, EdgeNode];

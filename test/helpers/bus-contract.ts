@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MiniCdnError } from '../../common/errors.js';
 import { buildInvalidation, seal } from '../../edge/bus/messages.js';
+import { DEFAULT_BUS_OPTIONS } from '../../edge/bus/types.js';
 import type {
   BusOptions, BusState, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SigningKeys, SubscribeHandlers,
 } from '../../edge/bus/types.js';
@@ -26,7 +27,7 @@ let namespaces = 0;
 
 /** Options with a namespace no other test (or test process) uses. */
 export function testBusOptions(overrides: Partial<BusOptions> = {}): BusOptions {
-  return { signing: TEST_SIGNING, namespace: `test-${process.pid}-${++namespaces}`, streamMaxLength: 1000, gapWaitMs: 50, ...overrides };
+  return { ...DEFAULT_BUS_OPTIONS, signing: TEST_SIGNING, namespace: `test-${process.pid}-${++namespaces}`, streamMaxLength: 1000, gapWaitMs: 50, ...overrides };
 }
 
 /** Polls until the condition holds or the deadline passes; the caller then asserts. */
