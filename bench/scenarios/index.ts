@@ -4,8 +4,9 @@ import { hitLarge, hitSmall } from './hit.js';
 import { miss } from './miss.js';
 import { mixed } from './mixed.js';
 import { originOutage } from './origin-outage.js';
+import { partition } from './partition.js';
 import { purgePropagation } from './purge-propagation.js';
 import { redisOutage } from './redis-outage.js';
 import { stampede } from './stampede.js';
 
-export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, mixed, stampede, purgePropagation, redisOutage, originOutage];
+export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, mixed, stampede, purgePropagation, redisOutage, partition, originOutage];
