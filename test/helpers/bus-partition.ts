@@ -15,6 +15,7 @@ import type { DemoOrigin } from '../../origin/demo-origin.js';
 import { fetchFrom } from './harness.js';
 import type { Fetched } from './harness.js';
 import type { OwnRedis } from './redis-server.js';
+import { registryTrusted as trustedAfter } from './registry-trust.js';
 import { startTcpRelay } from './tcp-relay.js';
 import type { TcpRelay } from './tcp-relay.js';
 
@@ -109,14 +110,8 @@ export async function servedEverywhere(c: PartitionCluster, path: string): Promi
 }
 
 /** Until the registry is older than one lease + margin (a new namespace or an emptied Redis is a reset registry). */
-export async function registryTrusted(c: PartitionCluster): Promise<void> {
-  const key = `${c.options.namespace}:epoch:since`;
-  const windowMs = c.options.leaseMs + c.options.leaseMarginMs;
-  await until(async () => {
-    const [[, time], [, since]] = (await c.admin.multi().time().get(key).exec()) as [[null, [string, string]], [null, string | null]];
-    const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
-    return since !== null && now - Number(since) >= windowMs;
-  });
+export function registryTrusted(c: PartitionCluster): Promise<void> {
+  return trustedAfter(c.redis.url, c.options.namespace, c.options.leaseMs + c.options.leaseMarginMs);
 }
 
 /** Redis's client addresses (ip:port) of the connections the relay carries, among those of `type`. */

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { fetchFrom, sleep } from '../helpers/harness.js';
 import type { Fetched } from '../helpers/harness.js';
 import { startRedisServer } from '../helpers/redis-server.js';
+import { registryTrusted } from '../helpers/registry-trust.js';
 import type { OwnRedis } from '../helpers/redis-server.js';
 import { createBus } from '../../edge/bus/index.js';
 import { DEFAULT_BUS_OPTIONS } from '../../edge/bus/types.js';
@@ -94,23 +95,8 @@ before(async () => {
   for (let i = 0; i < 3; i++) edges.push(await start(['edge', '--origin', origin.url, '--port', '0', '--id', `sys-edge-${i}`]));
   for (let tries = 0; (await liveEdgeCount()) < 3 && tries < 50; tries++) await sleep(100);
   assert.equal(await liveEdgeCount(), 3);
-  await registryOutlivedALease();
+  await registryTrusted(redis.url);
 });
-
-/** A new (or emptied) Redis is a reset registry: no receipt is complete until it has outlived leaseMs + leaseMarginMs. */
-async function registryOutlivedALease(): Promise<void> {
-  const raw = new Redis(redis.url);
-  try {
-    const windowMs = DEFAULT_BUS_OPTIONS.leaseMs + DEFAULT_BUS_OPTIONS.leaseMarginMs;
-    for (let tries = 0; tries < 200; tries++) {
-      const [time, since] = await Promise.all([raw.time(), raw.get(`${DEFAULT_BUS_OPTIONS.namespace}:epoch:since`)]);
-      if (since !== null && Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - Number(since) >= windowMs) return;
-      await sleep(100);
-    }
-  } finally {
-    raw.disconnect();
-  }
-}
 
 after(async () => {
   for (const child of started) await stop(child);
