@@ -73,6 +73,8 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
   let publishing: Promise<unknown> = Promise.resolve();
   let leasedEdge: EdgeInfo | undefined;
   const lease = new LeaseKeeper(options, renewalRound, dropLinks);
+  /** A publisher's ack listener proves its subscriber the same way (a PING), without a lease. */
+  const ackLink = new LeaseKeeper(options, pingRound, dropLinks);
 
   function connection(role: Role): Client {
     const client = new Redis(url, {
@@ -131,6 +133,12 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
     if (leasedEdge === undefined || !subUp || sub?.status !== 'ready') throw new Error('the subscriber connection is not up');
     await heartbeatFor(leasedEdge, options.leaseMs);
     if (links.subscriber.client !== sub || !subUp) throw new Error('the subscriber reconnected meanwhile');
+    await sub.ping();
+  }
+
+  async function pingRound(): Promise<void> {
+    const sub = links.subscriber.client;
+    if (!subUp || sub?.status !== 'ready') throw new Error('the subscriber connection is not up');
     await sub.ping();
   }
 
@@ -352,7 +360,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
     stats(): BusStats {
       const { deliveryErrors: _, ...counted } = sequencer?.stats() ?? NO_DELIVERIES;
       const epoch = followed === undefined ? {} : { epoch: followed };
-      const leased = { leaseValidForMs: state() === 'in-sync' ? Math.round(lease.remainingMs()) : 0, linkDeaths: lease.counts.deaths };
+      const leased = { leaseValidForMs: state() === 'in-sync' ? Math.round(lease.remainingMs()) : 0, linkDeaths: lease.counts.deaths + ackLink.counts.deaths };
       return { state: state(), ...epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts, ...leased };
     },
     async ack(ack: Ack): Promise<void> {
@@ -368,6 +376,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
         if (ackListeners.size === 0) channels.delete(keys.ack);
         throw unavailable(err, 'onAck');
       }
+      if (!lease.started) ackLink.start();
       return () => {
         if (!ackListeners.delete(listener) || ackListeners.size > 0) return;
         channels.delete(keys.ack);
@@ -385,6 +394,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
     keepLease(edge: EdgeInfo): void {
       if (closed) return;
       leasedEdge = edge;
+      ackLink.stop(); // the lease's renewals prove the subscriber too
       lease.start();
     },
     leaseValid: () => state() === 'in-sync' && lease.valid(),
@@ -400,6 +410,7 @@ export function createRedisBus(url: string, options: BusOptions): InvalidationBu
       if (closed) return;
       closed = true;
       lease.stop();
+      ackLink.stop();
       resumeGeneration++;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();

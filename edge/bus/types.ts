@@ -149,7 +149,11 @@ export interface InvalidationBus {
   stats(): BusStats;
   /** Edge side: confirms an applied invalidation (signed like the invalidations). */
   ack(ack: Ack): Promise<void>;
-  /** Publisher side: every verified ack, as it arrives. Returns an unsubscribe function. */
+  /**
+   * Publisher side: every verified ack, as it arrives. Returns an unsubscribe function. From the
+   * first call on, a bus without a lease PINGs its subscriber every leaseRenewMs, and drops and
+   * rebuilds its links when no answer comes within leaseMs.
+   */
   onAck(listener: (ack: Ack) => void): Promise<() => void>;
   /** Publishes like publish(), and returns the lease holders read atomically with the publish. */
   publishLeased(request: InvalidationRequest): Promise<LeasedPublish>;

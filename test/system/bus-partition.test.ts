@@ -8,7 +8,10 @@
 // No timing is asserted; every wait is bounded.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRedisBus } from '../../edge/bus/index.js';
+import { publishInvalidation } from '../../edge/bus/receipts.js';
 import { startRedisServer } from '../helpers/redis-server.js';
+import { startTcpRelay } from '../helpers/tcp-relay.js';
 import type { OwnRedis } from '../helpers/redis-server.js';
 import {
   EDGE_IDS, primeExtended, purgeWithReceipt, registryTrusted, relayedClients, servedEverywhere, startPartitionCluster, trusting, until,
@@ -112,6 +115,32 @@ describe('one edge of three cut off from Redis: a complete receipt still means n
       await c.close();
     }
   });
+});
+
+test('a publisher whose ack subscriber is cut (bytes held) declares its link dead; once healed, its receipts are confirmed by every edge', async () => {
+  const c = await startPartitionCluster(redis);
+  const relay = await startTcpRelay(redis.port);
+  const far = createRedisBus(`redis://127.0.0.1:${relay.port}`, c.options);
+  try {
+    await registryTrusted(c);
+    const stop = await far.onAck(() => undefined); // listening for acks starts the PING on its subscriber
+    relay.setMode('hold');
+    await until(() => far.stats().linkDeaths >= 1);
+    assert.ok(far.stats().linkDeaths >= 1, 'the publisher noticed that its subscriber no longer answers');
+    relay.setMode('forward');
+    stop();
+    const path = '/publisher-cut';
+    await primeExtended(c, path, 'old');
+    c.origin.setResource(path, { body: 'new', headers: { 'cache-control': 'max-age=0' } });
+    const { receipt } = await publishInvalidation(far, { urls: [`${c.originUrl}${path}`] }, { waitMs: 15_000, retryForMs: 20_000 });
+    assert.deepEqual(ids(receipt?.confirmed ?? []), [...EDGE_IDS], JSON.stringify(receipt));
+    assert.equal(receipt?.complete, true);
+    await assertNothingStale(c, path);
+  } finally {
+    await far.close();
+    await relay.close();
+    await c.close();
+  }
 });
 
 describe('Redis itself fails', () => {
