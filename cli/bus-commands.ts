@@ -13,7 +13,7 @@ function redisBus(value: string | undefined): InvalidationBus {
   return createBus({ ...DEFAULT_BUS_OPTIONS, namespace: process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, signing: signingFromEnv(process.env, true), redisUrl });
 }
 
-/** Exit status: 0 published (and, with --wait, confirmed by every live edge); 3 when some edge did not confirm in time. */
+/** Exit status: 0 published (and, with --wait, complete: every lease holder confirmed or lapsed); 3 when the receipt is not complete. */
 export async function runPurge(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -38,8 +38,11 @@ export async function runPurge(args: string[]): Promise<number> {
     process.stdout.write(`published invalidation ${message.id} (seq ${message.seq})\n`);
     if (!receipt) return 0;
     for (const edge of receipt.confirmed) process.stdout.write(`  confirmed  ${edge.edgeId}  ${edge.tookMs} ms\n`);
-    for (const edgeId of receipt.missing) process.stdout.write(`  MISSING    ${edgeId}  (no confirmation within ${waitMs} ms)\n`);
-    process.stdout.write(receipt.complete ? `every live edge confirmed (${receipt.confirmed.length})\n` : `${receipt.missing.length} edge(s) did not confirm\n`);
+    for (const edgeId of receipt.lapsed) process.stdout.write(`  lapsed     ${edgeId}  (no ack; its lease ran out: it trusts no copy past freshness)\n`);
+    for (const edgeId of receipt.unknown) process.stdout.write(`  UNKNOWN    ${edgeId}  (no ack, lease still running after ${waitMs} ms)\n`);
+    if (receipt.registryReset) process.stdout.write('  REGISTRY RESET  (Redis lost its state within one lease: edges it forgot may still trust their copies)\n');
+    const counts = `${receipt.confirmed.length} confirmed, ${receipt.lapsed.length} lapsed, ${receipt.unknown.length} unknown`;
+    process.stdout.write(receipt.complete ? `complete: no edge can serve the purged copies past freshness (${counts})\n` : `NOT complete (${counts}${receipt.registryReset ? ', registry reset' : ''})\n`);
     return receipt.complete ? 0 : 3;
   } finally {
     await bus.close();

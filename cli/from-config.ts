@@ -2,7 +2,7 @@
 // The one place that knows both shapes, so config/ and proxy/ stay independent of each other.
 import { sentinelUrl } from '../common/redis-target.js';
 import type { Config } from '../config/load.js';
-import type { SigningKeys } from '../edge/bus/types.js';
+import type { BusOptions, SigningKeys } from '../edge/bus/types.js';
 import { DEFAULT_FRESHNESS } from '../proxy/policy/index.js';
 import type { ProxyOptions } from '../proxy/server/options.js';
 import { randomSecret } from './args.js';
@@ -70,4 +70,12 @@ export function signingFrom(config: Config): SigningKeys {
   const keys: Record<string, string> = { [config.bus.keyId]: config.bus.secret ?? randomSecret() };
   if (config.bus.previousSecret !== null) keys[config.bus.previousKeyId] = config.bus.previousSecret;
   return { current: config.bus.keyId, keys };
+}
+
+/** The bus's timing from the config: leases, their margin, the command timeout, the replay log's bound. */
+export type BusTiming = Pick<BusOptions, 'streamMaxLength' | 'leaseRenewMs' | 'leaseMs' | 'leaseMarginMs' | 'commandTimeoutMs'>;
+
+export function busTimingFrom(config: Config): BusTiming {
+  const { streamMaxLength, leaseRenewMs, leaseMs, leaseMarginMs, commandTimeoutMs } = config.bus;
+  return { streamMaxLength, leaseRenewMs, leaseMs, leaseMarginMs, commandTimeoutMs };
 }

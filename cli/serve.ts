@@ -24,15 +24,16 @@ import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
 import { adminTokenFlag, httpUrlFlag, intFlag, randomSecret, redisUrlFlag, signingFromEnv, untilSignal } from './args.js';
-import { proxyOptionsFrom, redisUrlFrom, signingFrom } from './from-config.js';
+import { busTimingFrom, proxyOptionsFrom, redisUrlFrom, signingFrom } from './from-config.js';
+import type { BusTiming } from './from-config.js';
 import { announceListening, ignoreRepeatedStopSignals, leaveCluster, runPrimary, workerCount, workerRole } from './workers.js';
 
 const MODES: readonly ConsistencyMode[] = ['ttl', 'callback', 'validate'];
 /** The Host the demo's edges send to their shield, as one site served by both. */
 const DEMO_SITE = 'demo.mini-cdn.test';
 
-function busFor(redisUrl: string | undefined, signing: SigningKeys, namespace?: string, streamMaxLength = DEFAULT_BUS_OPTIONS.streamMaxLength): InvalidationBus {
-  return createBus({ ...DEFAULT_BUS_OPTIONS, namespace: namespace ?? process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, streamMaxLength, signing, redisUrl });
+function busFor(redisUrl: string | undefined, signing: SigningKeys, namespace?: string, streamMaxLength = DEFAULT_BUS_OPTIONS.streamMaxLength, timing: Partial<BusTiming> = {}): InvalidationBus {
+  return createBus({ ...DEFAULT_BUS_OPTIONS, ...timing, namespace: namespace ?? process.env['MINI_CDN_BUS_NAMESPACE'] ?? DEFAULT_BUS_OPTIONS.namespace, streamMaxLength, signing, redisUrl });
 }
 
 export async function runOrigin(args: string[]): Promise<number> {
@@ -140,9 +141,8 @@ export async function runEdge(args: string[]): Promise<number> {
   const edge = createEdgeNode({
     id: role ? `${role.baseId}-w${role.index}` : values.id,
     proxy: settings.proxy,
-    bus: busFor(settings.redisUrl, settings.signing, settings.namespace, settings.streamMaxLength),
+    bus: busFor(settings.redisUrl, settings.signing, settings.namespace, settings.streamMaxLength, settings.busTiming),
     signing: settings.signing,
-    heartbeatMs: 2_000,
     // The admin API serves /metrics; without it nobody could read them.
     metrics: withAdmin,
     ...(settings.accessLog ? { onResponse: access.push } : {}),
@@ -181,6 +181,8 @@ interface EdgeSettings {
   namespace: string | undefined;
   /** Bound of the Redis replay stream (bus.streamMaxLength). */
   streamMaxLength: number;
+  /** Leases, margin, command timeout (defaults without a config file). */
+  busTiming: Partial<BusTiming>;
   signing: SigningKeys;
   adminPort: number | undefined;
   adminHost: string;
@@ -204,6 +206,7 @@ async function settingsFromFile(file: string): Promise<EdgeSettings> {
     redisUrl: redisUrlFrom(config),
     namespace: config.bus.namespace,
     streamMaxLength: config.bus.streamMaxLength,
+    busTiming: busTimingFrom(config),
     signing: signingFrom(config),
     adminPort: config.admin.port ?? undefined,
     adminHost: config.admin.host,
@@ -242,6 +245,7 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
     redisUrl,
     namespace: undefined,
     streamMaxLength: DEFAULT_BUS_OPTIONS.streamMaxLength,
+    busTiming: {},
     signing: signingFromEnv(process.env, redisUrl !== undefined),
     adminPort: flag('admin-port') !== undefined ? intFlag(flag('admin-port'), 'admin-port', 0) : undefined,
     adminHost: flag('host') ?? '127.0.0.1',
@@ -322,7 +326,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const publisher = createPublisher({ bus: publisherBus });
   publishChanges(origin, publisher, originUrl);
   // The shield trusts its edges (all on loopback here): the origin sees the clients' addresses.
-  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'mini-cdn-shield', trustedProxies: ['127.0.0.1', '::1'] }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000 });
+  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'mini-cdn-shield', trustedProxies: ['127.0.0.1', '::1'] }, bus: busFor(redisUrl, signing, namespace), signing });
   const shieldUrl = await shield.start(at(2));
   const edges: EdgeNode[] = [];
   for (const name of ['edge-a', 'edge-b']) {
@@ -330,7 +334,7 @@ export async function runDemo(args: string[]): Promise<number> {
     // Edges pass the client's Host on, and the shield keys on it. Real edges share one site name
     // (DNS); these two differ by port, so they send the shield one name of the demo's own.
     const toShield = [{ url: shieldUrl, weight: 1, hostHeader: DEMO_SITE }];
-    const edge = createEdgeNode({ id: name, proxy: { origin: shieldUrl, origins: toShield, cacheName: `mini-cdn-${name}` }, bus: busFor(redisUrl, signing, namespace), signing, heartbeatMs: 1_000, metrics: name === 'edge-a' });
+    const edge = createEdgeNode({ id: name, proxy: { origin: shieldUrl, origins: toShield, cacheName: `mini-cdn-${name}` }, bus: busFor(redisUrl, signing, namespace), signing, metrics: name === 'edge-a' });
     edges.push(edge);
   }
   const [edgeA, edgeB] = edges as [EdgeNode, EdgeNode];

@@ -1,7 +1,9 @@
 // An edge node: a proxy node that receives invalidation callbacks from the bus, applies them to
-// its cache, confirms each one, and says it is alive. When callbacks may have been missed (the
-// bus resynced), every stored copy is marked stale: nothing is trusted without revalidation. A
-// successful unsafe request through it is published, so that every edge drops what it changed.
+// its cache, confirms each one, and holds a lease (the bus renews it and proves the link every
+// bus.leaseRenewMs). Copies are trusted past their HTTP freshness only while the lease runs and
+// the bus is in sync. When callbacks may have been missed (the bus resynced), every stored copy
+// is marked stale: nothing is trusted without revalidation. A successful unsafe request through
+// it is published, so that every edge drops what it changed.
 import { randomBytes } from 'node:crypto';
 import { createProxyNode } from '../proxy/server/proxy-node.js';
 import type { ProxyNode } from '../proxy/server/proxy-node.js';
@@ -21,8 +23,6 @@ export interface EdgeOptions {
   bus: InvalidationBus;
   /** The keys the bus signs with; also sign the tier field. */
   signing: SigningKeys;
-  /** Heartbeat period; an edge is live for three periods after each heartbeat. */
-  heartbeatMs: number;
   /** Called once per finished client request (access logs). */
   onResponse?: (record: AccessRecord) => void;
   /** Keep Prometheus metrics (edge.metrics, served by the admin API at /metrics); off by default. */
@@ -66,7 +66,6 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
   let resyncs = 0;
   let startedAtMs = 0;
   let address = '';
-  let heartbeat: NodeJS.Timeout | undefined;
   const unsafe = { published: 0, failures: 0, pending: 0 };
 
   /**
@@ -96,7 +95,8 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
   }
 
   const hooks: ProxyHooks = {
-    callbacksInSync: () => bus.state() === 'in-sync',
+    // In sync, and this edge's own lease runs (monotonic clock): a cut link stops the trust in time.
+    callbacksInSync: () => bus.leaseValid(),
     upstreamFields: (): Record<string, string> => {
       const at = currentPoint();
       return at ? { [APPLIED_FIELD]: sealApplied(at, signing) } : {};
@@ -148,8 +148,9 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
     applied++;
     const tookMs = Math.max(0, Date.now() - message.issuedAtMs);
     metrics?.observeInvalidationLag(tookMs);
-    // The ack is best effort: a lost ack shows as "missing" in the publisher's receipt.
-    await bus.ack({ v: 1, id: message.id, seq: message.seq, edgeId: id, tookMs }).catch(() => undefined);
+    // The ack is best effort (a lost one shows as "unknown" in the receipt) and not awaited: the
+    // next purge must not wait for this one's round trip to Redis.
+    void bus.ack({ v: 1, id: message.id, seq: message.seq, edgeId: id, tookMs }).catch(() => undefined);
   }
 
   function info(): EdgeInfo {
@@ -172,15 +173,12 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
         },
       });
       address = await proxy.listen(port, host);
-      const beat = (): void => void bus.heartbeat(info(), options.heartbeatMs * 3).catch(() => undefined);
-      beat();
-      heartbeat = setInterval(beat, options.heartbeatMs);
-      heartbeat.unref();
+      bus.keepLease(info());
       return address;
     },
     stats: () => ({ id, applied, resyncs, lastApplied: currentPoint(), unsafePublished: unsafe.published, unsafePublishFailures: unsafe.failures }),
     async close(graceMs = 0) {
-      if (heartbeat) clearInterval(heartbeat);
+      // Ends the lease first (no copy is trusted past freshness from now on), then leaves the registry.
       await bus.deregister(id).catch(() => undefined);
       await proxy.close(graceMs);
       await bus.close();

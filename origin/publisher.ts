@@ -6,22 +6,23 @@ import { createBus } from '../edge/bus/index.js';
 import { publishInvalidation } from '../edge/bus/receipts.js';
 import type { Published } from '../edge/bus/receipts.js';
 import { DEFAULT_BUS_OPTIONS } from '../edge/bus/types.js';
-import type { InvalidationBus, InvalidationRequest, SigningKeys } from '../edge/bus/types.js';
+import type { BusOptions, InvalidationBus, InvalidationRequest, SigningKeys } from '../edge/bus/types.js';
 import type { DemoOrigin } from './demo-origin.js';
 
 export interface Publisher {
-  /** Publishes; with waitMs, resolves with a receipt of which live edges confirmed. */
+  /** Publishes; with waitMs, resolves with a receipt: lease holders confirmed, lapsed or unknown, and whether it is complete. */
   invalidate(request: InvalidationRequest & { waitMs?: number }): Promise<Published>;
   close(): Promise<void>;
 }
 
 export type PublisherOptions =
   | { bus: InvalidationBus; retryForMs?: number }
-  | { redisUrl: string; signing: SigningKeys; namespace?: string; retryForMs?: number };
+  | ({ redisUrl: string; signing: SigningKeys; namespace?: string; retryForMs?: number } & Partial<Pick<BusOptions, 'leaseMs' | 'leaseMarginMs' | 'commandTimeoutMs'>>);
 
 export function createPublisher(options: PublisherOptions): Publisher {
   const ownsBus = !('bus' in options);
-  const bus = 'bus' in options ? options.bus : createBus({ ...DEFAULT_BUS_OPTIONS, namespace: options.namespace ?? DEFAULT_BUS_OPTIONS.namespace, signing: options.signing, redisUrl: options.redisUrl });
+  // The lease timing must match the edges' (the margin a receipt waits, the reset window).
+  const bus = 'bus' in options ? options.bus : createBus({ ...DEFAULT_BUS_OPTIONS, ...timingOf(options), namespace: options.namespace ?? DEFAULT_BUS_OPTIONS.namespace, signing: options.signing, redisUrl: options.redisUrl });
   const retryForMs = options.retryForMs ?? 5_000;
   return {
     invalidate({ waitMs, ...request }) {
@@ -31,6 +32,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
       if (ownsBus) await bus.close();
     },
   };
+}
+
+function timingOf(options: Partial<Pick<BusOptions, 'leaseMs' | 'leaseMarginMs' | 'commandTimeoutMs'>>): Partial<BusOptions> {
+  const timing: Partial<BusOptions> = {};
+  if (options.leaseMs !== undefined) timing.leaseMs = options.leaseMs;
+  if (options.leaseMarginMs !== undefined) timing.leaseMarginMs = options.leaseMarginMs;
+  if (options.commandTimeoutMs !== undefined) timing.commandTimeoutMs = options.commandTimeoutMs;
+  return timing;
 }
 
 /**

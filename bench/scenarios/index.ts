@@ -4,9 +4,10 @@ import { hitLarge, hitSmall } from './hit.js';
 import { miss } from './miss.js';
 import { mixed } from './mixed.js';
 import { originOutage } from './origin-outage.js';
+import { partition } from './partition.js';
 import { purgePropagation } from './purge-propagation.js';
 import { redisOutage } from './redis-outage.js';
 import { slowReaders } from './slow-readers.js';
 import { stampede } from './stampede.js';
 
-export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, mixed, stampede, purgePropagation, redisOutage, originOutage, slowReaders];
+export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, mixed, stampede, purgePropagation, redisOutage, partition, originOutage, slowReaders];

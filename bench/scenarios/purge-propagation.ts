@@ -59,12 +59,22 @@ async function startEdges(originUrl: string, redisUrl: string, count: number, pi
   return edges;
 }
 
-/** Until the registry lists every edge: a receipt only waits for the edges live when it was published. */
+/** bus.leaseMs + bus.leaseMarginMs at their defaults (the edges run without a config file). */
+const REGISTRY_TRUST_MS = 4_000;
+
+/**
+ * Until the registry lists every edge (a receipt only waits for the lease holders of its
+ * publish), and has outlived one lease + margin: a registry younger than that (a new Redis) is
+ * treated as reset, and its receipts are never complete.
+ */
 async function waitUntilRegistered(edge: Edge, count: number): Promise<void> {
   for (let tries = 0; tries < 200; tries++) {
     const res = await fetch(`${edge.adminUrl}/edges`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const { edges } = (await res.json()) as { edges: unknown[] };
-    if (edges.length >= count) return;
+    if (edges.length >= count) {
+      await new Promise((r) => setTimeout(r, REGISTRY_TRUST_MS));
+      return;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`the registry did not list ${count} edges within 10 s`);

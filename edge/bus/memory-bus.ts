@@ -5,15 +5,18 @@
 // are handed over asynchronously (a microtask), so nobody may rely on delivery during publish().
 // As over Redis, a live message reaches the Sequencer only once the hub's epoch and counter show
 // that the hub numbered it (counter-gate.ts).
+// Leases are kept exactly as over Redis (a renewal every leaseRenewMs, on the process's clock);
+// nothing can cut an in-process link, so a lease runs as long as its bus is open and subscribed.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { MiniCdnError } from '../../common/errors.js';
 import { buildInvalidation, open, seal } from './messages.js';
 import type { Opened } from './messages.js';
+import { LeaseKeeper } from './lease.js';
 import { Sequencer } from './sequencer.js';
 import { CounterGate } from './counter-gate.js';
 import { BusClosedError } from './types.js';
 import type {
-  Ack, BusOptions, BusState, BusStats, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SubscribeHandlers,
+  Ack, BusOptions, BusState, BusStats, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, LeasedPublish, LeaseHolder, SubscribeHandlers,
 } from './types.js';
 
 /** An in-process bus, with fault-injection hooks for tests (no mocks needed to exercise replay). */
@@ -116,6 +119,33 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
     stallAfterMs: options.gapWaitMs,
     backoffMs: () => 0,
   });
+  let leasedEdge: EdgeInfo | undefined;
+  const lease = new LeaseKeeper(options, async () => {
+    if (closed || leasedEdge === undefined || offline) throw new Error('not connected');
+    renew(leasedEdge, options.leaseMs);
+  }, () => undefined);
+
+  function renew(edge: EdgeInfo, ttlMs: number): void {
+    const now = Date.now();
+    hub.registry.set(edge.id, { info: { ...edge, lastSeenMs: now }, expiresAtMs: now + ttlMs });
+  }
+
+  function publishLeased(request: InvalidationRequest): LeasedPublish {
+    if (closed) throw closedError();
+    // Validates before numbering: a rejected request never takes a sequence number.
+    const message = buildInvalidation(request, { epoch: hub.epoch, seq: hub.seq + 1, id: randomUUID(), issuedAtMs: Date.now() });
+    const text = seal('inv', message, signing, namespace);
+    hub.seq = message.seq;
+    hub.log.push({ seq: message.seq, text });
+    if (hub.log.length > options.streamMaxLength) hub.log.splice(0, hub.log.length - Math.max(1, options.streamMaxLength));
+    fanOut(hub.subscribers, text);
+    const now = Date.now();
+    const holders: LeaseHolder[] = [];
+    for (const [edgeId, entry] of hub.registry) if (entry.expiresAtMs > now) holders.push({ edgeId, expiresAtMs: entry.expiresAtMs });
+    holders.sort((a, b) => (a.edgeId < b.edgeId ? -1 : a.edgeId > b.edgeId ? 1 : 0));
+    // The hub lives as long as the process (or its buses): no lease can outlive its registry.
+    return { message, holders, busNowMs: now, registryReset: false, leaseMarginMs: options.leaseMarginMs };
+  }
 
   /** open() with the bus's keys; failures are counted and come back as undefined. */
   function verify(raw: string): Exclude<Opened, { ok: false }> | undefined {
@@ -147,15 +177,10 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
   return {
     kind: 'memory',
     async publish(request: InvalidationRequest): Promise<Invalidation> {
-      if (closed) throw closedError();
-      // Validates before numbering: a rejected request never takes a sequence number.
-      const message = buildInvalidation(request, { epoch: hub.epoch, seq: hub.seq + 1, id: randomUUID(), issuedAtMs: Date.now() });
-      const text = seal('inv', message, signing, namespace);
-      hub.seq = message.seq;
-      hub.log.push({ seq: message.seq, text });
-      if (hub.log.length > options.streamMaxLength) hub.log.splice(0, hub.log.length - Math.max(1, options.streamMaxLength));
-      fanOut(hub.subscribers, text);
-      return message;
+      return publishLeased(request).message;
+    },
+    async publishLeased(request: InvalidationRequest): Promise<LeasedPublish> {
+      return publishLeased(request);
     },
     async subscribe(handlers: SubscribeHandlers): Promise<void> {
       if (closed) throw closedError();
@@ -181,7 +206,8 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
     state,
     stats(): BusStats {
       const { deliveryErrors: _, ...counted } = sequencer?.stats() ?? NO_DELIVERIES;
-      return { state: state(), epoch: hub.epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts, ...gate.stats() };
+      const leased = { leaseValidForMs: state() === 'in-sync' ? Math.round(lease.remainingMs()) : 0, linkDeaths: lease.counts.deaths };
+      return { state: state(), epoch: hub.epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts, ...gate.stats(), ...leased };
     },
     async ack(ack: Ack): Promise<void> {
       if (closed) throw closedError();
@@ -203,11 +229,23 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
     },
     async heartbeat(edge: EdgeInfo, ttlMs: number): Promise<void> {
       if (closed) throw closedError();
-      const now = Date.now();
-      hub.registry.set(edge.id, { info: { ...edge, lastSeenMs: now }, expiresAtMs: now + ttlMs });
+      renew(edge, ttlMs);
     },
+    async leases(edgeIds: string[]) {
+      if (closed) throw closedError();
+      const expiries: Record<string, number | undefined> = {};
+      for (const id of edgeIds) expiries[id] = hub.registry.get(id)?.expiresAtMs;
+      return { busNowMs: Date.now(), expiries };
+    },
+    keepLease(edge: EdgeInfo): void {
+      if (closed) return;
+      leasedEdge = edge;
+      lease.start();
+    },
+    leaseValid: () => state() === 'in-sync' && lease.valid(),
     async deregister(edgeId: string): Promise<void> {
       if (closed) throw closedError();
+      if (edgeId === leasedEdge?.id) lease.stop();
       hub.registry.delete(edgeId);
     },
     async liveEdges(): Promise<EdgeInfo[]> {
@@ -245,6 +283,7 @@ export function createMemoryBus(options: BusOptions): MemoryBus {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      lease.stop();
       clearTimeout(reconnectTimer);
       reconnectTimer = undefined;
       sequencer?.close();

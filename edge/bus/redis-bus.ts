@@ -1,16 +1,21 @@
 // The Redis invalidation bus. Keys under `${namespace}:`: `epoch` (random id, SET NX at first use),
-// `seq` (the counter), `stream` (the replay log, MAXLEN ~ streamMaxLength), `edges:seen` (sorted
-// set, score = expiry ms) and `edges:info` (hash id -> EdgeInfo JSON); channels `inv` and `ack`.
+// `epoch:since` (Redis time it was created), `seq` (the counter), `stream` (the replay log, MAXLEN
+// ~ streamMaxLength), `edges:seen` (sorted set, score = lease expiry on Redis's clock) and
+// `edges:info` (hash id -> EdgeInfo JSON); channels `inv` and `ack`.
 // A publish is one Lua script that checks the epoch and the counter, then advances the counter,
-// appends to the stream and PUBLISHes, atomically: the counter, the log and the channel never
-// disagree, and a failed publish leaves no hole. Two connections, opened on first use: commands
-// (no offline queue: a publish while Redis is down fails fast) and the subscriber; both
-// reconnect forever, backing off to 1 s. After the subscriber reconnects it catches up from the
-// stream; a lost state (Redis restarted empty: a new epoch) or a trimmed stream means a resync.
+// appends to the stream, PUBLISHes and reads the lease holders, atomically: the counter, the log,
+// the channel and the receipt's list of holders never disagree, and a failed publish leaves no
+// hole. Two connections, opened on first use: commands (no offline queue: a publish while Redis is
+// down fails fast) and the subscriber; both reconnect forever, backing off to 1 s; every command
+// times out after commandTimeoutMs. After the subscriber reconnects it catches up from the stream;
+// a lost state (Redis restarted empty: a new epoch) or a trimmed stream means a resync. An edge's
+// lease (keepLease) proves both connections every leaseRenewMs; a link silent for leaseMs is
+// destroyed (both sockets: a half-open one would never close by itself) and rebuilt.
 // A live message reaches the Sequencer only once a GET of `epoch` and `seq` on the command
 // connection shows that Redis numbered it (counter-gate.ts): a validly signed message of another
 // epoch, or beyond the counter, is dropped and counted, never followed.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { LeaseKeeper } from './lease.js';
 import { MiniCdnError } from '../../common/errors.js';
 import { parseRedisTarget } from '../../common/redis-target.js';
 import type { RedisTarget } from '../../common/redis-target.js';
@@ -19,13 +24,16 @@ import type { Opened } from './messages.js';
 import { Sequencer } from './sequencer.js';
 import { CounterGate } from './counter-gate.js';
 import type {
-  Ack, BusOptions, BusState, BusStats, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SubscribeHandlers,
+  Ack, BusOptions, BusState, BusStats, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, LeasedPublish, LeaseReading, SubscribeHandlers,
 } from './types.js';
 
 import {
   PREPARE,
   COMMIT,
+  LEASE,
+  LEASES,
   LIVE_EDGES,
+  holdersOf,
   REPLAY_PAGE,
   MAX_COMMIT_ATTEMPTS,
   FORGET_AFTER_MS,
@@ -49,7 +57,7 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
   const { signing, namespace } = options;
   const where = typeof target === 'string' ? parseRedisTarget(target) : target;
   const keys = {
-    epoch: `${namespace}:epoch`, seq: `${namespace}:seq`, stream: `${namespace}:stream`,
+    epoch: `${namespace}:epoch`, since: `${namespace}:epoch:since`, seq: `${namespace}:seq`, stream: `${namespace}:stream`,
     inv: `${namespace}:inv`, ack: `${namespace}:ack`, seen: `${namespace}:edges:seen`, info: `${namespace}:edges:info`,
   };
   const counts = { forged: 0, garbled: 0, reconnects: 0 };
@@ -88,11 +96,18 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
   });
   let reported: BusState = 'connecting';
 
+  let leasedEdge: EdgeInfo | undefined;
+  const lease = new LeaseKeeper(options, renewalRound, dropLinks);
+  /** A publisher's ack listener proves its subscriber the same way (a PING), without a lease. */
+  const ackLink = new LeaseKeeper(options, pingRound, dropLinks);
+
   function connection(role: Role): Client {
-    const client = openRedis(where) as Client;
+    const client = openRedis(where, options.commandTimeoutMs) as Client;
     client.on('error', () => undefined); // every failure surfaces where it matters: a command's rejection
-    client.defineCommand('mcdnPrepare', { numberOfKeys: 3, lua: PREPARE });
-    client.defineCommand('mcdnCommit', { numberOfKeys: 3, lua: COMMIT });
+    client.defineCommand('mcdnPrepare', { numberOfKeys: 4, lua: PREPARE });
+    client.defineCommand('mcdnCommit', { numberOfKeys: 5, lua: COMMIT });
+    client.defineCommand('mcdnLease', { numberOfKeys: 2, lua: LEASE });
+    client.defineCommand('mcdnLeases', { numberOfKeys: 1, lua: LEASES });
     client.defineCommand('mcdnLiveEdges', { numberOfKeys: 2, lua: LIVE_EDGES });
     if (role === 'subscriber') {
       client.on('message', onMessage);
@@ -122,6 +137,42 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
     return link.client;
   }
   const commands = (): Promise<Client> => connected('commands');
+
+  /**
+   * One renewal: the lease first, then a PING on the subscriber. Redis answers the PING after
+   * every message published before it, and the PING is sent after the lease was renewed: an edge
+   * whose lease was renewed after a publish has that publish's message in hand before the round
+   * succeeds (the lease counts only while the bus is in sync, too).
+   */
+  async function renewalRound(): Promise<void> {
+    const sub = links.subscriber.client;
+    if (leasedEdge === undefined || !subUp || sub?.status !== 'ready') throw new Error('the subscriber connection is not up');
+    await heartbeatFor(leasedEdge, options.leaseMs);
+    if (links.subscriber.client !== sub || !subUp) throw new Error('the subscriber reconnected meanwhile');
+    await sub.ping();
+  }
+
+  async function pingRound(): Promise<void> {
+    const sub = links.subscriber.client;
+    if (!subUp || sub?.status !== 'ready') throw new Error('the subscriber connection is not up');
+    await sub.ping();
+  }
+
+  /**
+   * A dead link: out of sync at once, and both sockets destroyed. disconnect() would end() them
+   * and wait for a FIN that a frozen Redis or a cut path never sends; after a destroy ioredis sees
+   * a closed connection and reconnects (then the subscriber re-subscribes and catches up).
+   */
+  function dropLinks(): void {
+    if (closed) return;
+    sequencer?.disconnected();
+    for (const link of [links.subscriber, links.commands]) link.client?.stream?.destroy();
+  }
+
+  async function heartbeatFor(edge: EdgeInfo, ttlMs: number): Promise<void> {
+    const info = JSON.stringify({ ...edge, lastSeenMs: 0 });
+    await command('heartbeat', (client) => client.mcdnLease(keys.seen, keys.info, edge.id, ttlMs, info));
+  }
 
   /** Runs a command; any failure to get it through is MCDN_BUS_UNAVAILABLE. */
   async function command<T>(what: string, run: (client: Client) => Promise<T>): Promise<T> {
@@ -271,7 +322,7 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
     return [...found.values()].sort((a, b) => a.seq - b.seq);
   }
 
-  async function publishOnce(request: InvalidationRequest): Promise<Invalidation> {
+  async function publishOnce(request: InvalidationRequest): Promise<LeasedPublish> {
     const ids = { id: randomUUID(), issuedAtMs: Date.now() };
     // Validate before touching Redis: a bad request is MCDN_INVALIDATION_INVALID even when Redis is down.
     buildInvalidation(request, { ...ids, epoch: hint?.epoch ?? 'unnumbered', seq: (hint?.seq ?? 0) + 1 });
@@ -279,14 +330,17 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
       const client = await commands();
       for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
         if (hint === undefined) {
-          const [epoch, seq] = await client.mcdnPrepare(keys.epoch, keys.seq, keys.stream, randomBytes(8).toString('hex'));
+          const [epoch, seq] = await client.mcdnPrepare(keys.epoch, keys.seq, keys.stream, keys.since, randomBytes(8).toString('hex'));
           hint = { epoch, seq };
         }
         const message = buildInvalidation(request, { ...ids, epoch: hint.epoch, seq: hint.seq + 1 });
         const text = seal('inv', message, signing, namespace);
-        const [done, epoch, seq] = await client.mcdnCommit(keys.epoch, keys.seq, keys.stream, message.epoch, message.seq, options.streamMaxLength, text, keys.inv);
+        const resetWindowMs = options.leaseMs + options.leaseMarginMs;
+        const [done, epoch, seq, now, holders, reset] = await client.mcdnCommit(
+          keys.epoch, keys.seq, keys.stream, keys.seen, keys.since, message.epoch, message.seq, options.streamMaxLength, text, keys.inv, resetWindowMs,
+        );
         hint = epoch === '' ? undefined : { epoch, seq };
-        if (done === 1) return message;
+        if (done === 1) return { message, holders: holdersOf(holders ?? []), busNowMs: Number(now), registryReset: reset === 1, leaseMarginMs: options.leaseMarginMs };
       }
     } catch (err) {
       hint = undefined;
@@ -305,14 +359,17 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
     handlers?.onState?.(now);
   }
 
+  function publishLeased(request: InvalidationRequest): Promise<LeasedPublish> {
+    // One publish at a time from this bus: its own publishes never race each other for a number.
+    const result = publishing.then(() => publishOnce(request));
+    publishing = result.catch(() => undefined);
+    return result;
+  }
+
   return {
     kind: 'redis',
-    publish(request: InvalidationRequest): Promise<Invalidation> {
-      // One publish at a time from this bus: its own publishes never race each other for a number.
-      const result = publishing.then(() => publishOnce(request));
-      publishing = result.catch(() => undefined);
-      return result;
-    },
+    publish: (request) => publishLeased(request).then((published) => published.message),
+    publishLeased,
     async subscribe(subscribeHandlers: SubscribeHandlers): Promise<void> {
       if (closed) throw closedError();
       if (handlers !== undefined) throw new Error('this bus is already subscribed; create one bus per subscriber');
@@ -321,7 +378,7 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
         // Subscribed first, then the counter read: nothing published after the read is missed.
         await listen(keys.inv);
         const client = await commands();
-        const [epoch, seq] = await client.mcdnPrepare(keys.epoch, keys.seq, keys.stream, randomBytes(8).toString('hex'));
+        const [epoch, seq] = await client.mcdnPrepare(keys.epoch, keys.seq, keys.stream, keys.since, randomBytes(8).toString('hex'));
         followed = epoch;
         start = { epoch, seq };
         const current = new Sequencer({
@@ -356,7 +413,8 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
     stats(): BusStats {
       const { deliveryErrors: _, ...counted } = sequencer?.stats() ?? NO_DELIVERIES;
       const epoch = followed === undefined ? {} : { epoch: followed };
-      return { state: state(), ...epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts, ...gate.stats() };
+      const leased = { leaseValidForMs: state() === 'in-sync' ? Math.round(lease.remainingMs()) : 0, linkDeaths: lease.counts.deaths + ackLink.counts.deaths };
+      return { state: state(), ...epoch, lastAppliedSeq: sequencer?.lastApplied ?? 0, ...counted, ...counts, ...gate.stats(), ...leased };
     },
     async ack(ack: Ack): Promise<void> {
       const text = seal('ack', ack, signing, namespace);
@@ -371,6 +429,7 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
         if (ackListeners.size === 0) channels.delete(keys.ack);
         throw unavailable(err, 'onAck');
       }
+      if (!lease.started) ackLink.start();
       return () => {
         if (!ackListeners.delete(listener) || ackListeners.size > 0) return;
         channels.delete(keys.ack);
@@ -378,22 +437,33 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
         if (sub?.status === 'ready') sub.unsubscribe(keys.ack).catch(() => undefined);
       };
     },
-    async heartbeat(edge: EdgeInfo, ttlMs: number): Promise<void> {
-      const now = Date.now();
-      const info = JSON.stringify({ ...edge, lastSeenMs: now });
-      await command('heartbeat', (client) => client.multi().zadd(keys.seen, now + ttlMs, edge.id).hset(keys.info, edge.id, info).exec().then(failure));
+    heartbeat: heartbeatFor,
+    async leases(edgeIds: string[]): Promise<LeaseReading> {
+      const [now, ...scores] = await command('leases', (client) => client.mcdnLeases(keys.seen, ...edgeIds));
+      const expiries: Record<string, number | undefined> = {};
+      for (const [i, id] of edgeIds.entries()) expiries[id] = scores[i] ? Number(scores[i]) : undefined;
+      return { busNowMs: Number(now), expiries };
     },
+    keepLease(edge: EdgeInfo): void {
+      if (closed) return;
+      leasedEdge = edge;
+      ackLink.stop(); // the lease's renewals prove the subscriber too
+      lease.start();
+    },
+    leaseValid: () => state() === 'in-sync' && lease.valid(),
     async deregister(edgeId: string): Promise<void> {
+      if (edgeId === leasedEdge?.id) lease.stop();
       await command('deregister', (client) => client.multi().zrem(keys.seen, edgeId).hdel(keys.info, edgeId).exec().then(failure));
     },
     async liveEdges(): Promise<EdgeInfo[]> {
-      const now = Date.now();
-      const found = await command('liveEdges', (client) => client.mcdnLiveEdges(keys.seen, keys.info, now, now - FORGET_AFTER_MS));
+      const found = await command('liveEdges', (client) => client.mcdnLiveEdges(keys.seen, keys.info, FORGET_AFTER_MS));
       return found.flatMap(parseEdge).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      lease.stop();
+      ackLink.stop();
       resumeGeneration++;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();

@@ -1,7 +1,7 @@
 // The Redis bus's connection factory: one server by URL, or the master of a Sentinel setup. Both
 // kinds fail fast while disconnected (no offline queue: a publish while Redis is away is
 // MCDN_BUS_UNAVAILABLE at once, and the publisher retries) and reconnect forever, backing off to
-// 1 s. With Sentinel, every (re)connect asks the sentinels for the current master and checks its
+// 1 s; every command (the subscriber's PING too) times out after commandTimeoutMs. With Sentinel, every (re)connect asks the sentinels for the current master and checks its
 // role, so a reconnect after a fail-over lands on the promoted replica; the failover detector
 // (ioredis subscribes to +switch-master on the sentinels) drops a connection to a primary that
 // was demoted but is still up, and a READONLY answer (a write that reached a replica) drops the
@@ -17,7 +17,7 @@ export function isReadOnlyError(err: Error): boolean {
 }
 
 /** The options both connections of a bus share, whatever the target. */
-function common(): RedisOptions {
+function common(commandTimeoutMs: number): RedisOptions {
   return {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
@@ -26,15 +26,17 @@ function common(): RedisOptions {
     retryStrategy: (times: number) => backoff(times - 1),
     // Reconnect, and fail the command (1: not resent): the caller's retry goes to the new master.
     reconnectOnError: (err: Error) => (isReadOnlyError(err) ? 1 : false),
+    commandTimeout: commandTimeoutMs, // the subscriber's PING included: a frozen Redis answers nothing
+    connectTimeout: commandTimeoutMs,
     disconnectTimeout: 200, // also how long a closed bus's timer outlives it (ioredis arms one even with no socket)
   };
 }
 
 /** A new, not yet connected ioredis client for `target`. */
-export function openRedis(target: RedisTarget): Redis {
-  if (target.kind === 'server') return new Redis(target.url, common());
+export function openRedis(target: RedisTarget, commandTimeoutMs: number): Redis {
+  if (target.kind === 'server') return new Redis(target.url, common(commandTimeoutMs));
   return new Redis({
-    ...common(),
+    ...common(commandTimeoutMs),
     sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
     name: target.name,
     role: 'master',

@@ -6,14 +6,25 @@ import { MiniCdnError } from '../../common/errors.js';
 import type { RedisHistory } from './regression.js';
 import type { Sequencer } from './sequencer.js';
 import { BusClosedError } from './types.js';
-import type { EdgeInfo, Invalidation } from './types.js';
+import type { EdgeInfo, Invalidation, LeaseHolder } from './types.js';
 
-/** Creates the epoch when there is none (then numbering starts over); returns [epoch, seq]. */
-export const PREPARE = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('DEL', KEYS[2], KEYS[3]) end
+/** Redis's own clock in ms (TIME), so that every lease is measured on one clock. */
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * Creates the epoch when there is none (then numbering starts over, and KEYS[4] notes when: the
+ * registry is empty from then on, while leases granted before may still run); returns [epoch, seq].
+ */
+export const PREPARE = `${NOW}
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('DEL', KEYS[2], KEYS[3]); redis.call('SET', KEYS[4], now) end
 return {redis.call('GET', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0')}`;
 
-/** Publishes seq ARGV[2] of epoch ARGV[1] if it is the next one: {1|0, epoch or '', seq now}. */
+/**
+ * Publishes seq ARGV[2] of epoch ARGV[1] if it is the next one, and reads the lease holders in the
+ * same step: {1|0, epoch or '', seq now, Redis now, {id, expiry, ...}, reset}. reset is 1 while
+ * the registry is younger than ARGV[6] ms (leaseMs + margin): a lease from before may still run.
+ */
 export const COMMIT = `
 local epoch = redis.call('GET', KEYS[1])
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -21,21 +32,47 @@ if epoch ~= ARGV[1] or seq + 1 ~= tonumber(ARGV[2]) then return {0, epoch or '',
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 's', ARGV[2], 'e', ARGV[1], 'm', ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[4])
-return {1, epoch, seq + 1}`;
+${NOW}
+local holders = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. now, '+inf', 'WITHSCORES')
+local since = tonumber(redis.call('GET', KEYS[5]) or '')
+if not since then redis.call('SET', KEYS[5], now); since = now end
+local reset = 0
+if now - since < tonumber(ARGV[6]) then reset = 1 end
+return {1, epoch, seq + 1, now, holders, reset}`;
 
-/** Forgets entries expired before ARGV[2]; returns the EdgeInfo JSON of those live at ARGV[1]. */
-export const LIVE_EDGES = `
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])) do
+/** Renews lease ARGV[1] until Redis's now + ARGV[2] ms, stores its info (ARGV[3], with lastSeenMs); returns expiry. */
+export const LEASE = `${NOW}
+local expiry = now + tonumber(ARGV[2])
+local info = cjson.decode(ARGV[3])
+info.lastSeenMs = now
+redis.call('ZADD', KEYS[1], expiry, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(info))
+return expiry`;
+
+/** {Redis now, expiry of each id in ARGV or ''}. */
+export const LEASES = `${NOW}
+local out = {now}
+for i, id in ipairs(ARGV) do out[i + 1] = redis.call('ZSCORE', KEYS[1], id) or '' end
+return out`;
+
+/** Forgets entries expired more than ARGV[1] ms ago; returns the EdgeInfo JSON of those whose lease runs. */
+export const LIVE_EDGES = `${NOW}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))) do
   redis.call('ZREM', KEYS[1], id); redis.call('HDEL', KEYS[2], id)
 end
 local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do out[#out + 1] = redis.call('HGET', KEYS[2], id) end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')) do out[#out + 1] = redis.call('HGET', KEYS[2], id) end
 return out`;
 
 interface BusScripts {
-  mcdnPrepare(epochKey: string, seqKey: string, streamKey: string, candidate: string): Promise<[string, number]>;
-  mcdnCommit(epochKey: string, seqKey: string, streamKey: string, epoch: string, seq: number, maxLen: number, text: string, channel: string): Promise<[number, string, number]>;
-  mcdnLiveEdges(seenKey: string, infoKey: string, now: number, forgetBefore: number): Promise<(string | null)[]>;
+  mcdnPrepare(epochKey: string, seqKey: string, streamKey: string, sinceKey: string, candidate: string): Promise<[string, number]>;
+  mcdnCommit(
+    epochKey: string, seqKey: string, streamKey: string, seenKey: string, sinceKey: string,
+    epoch: string, seq: number, maxLen: number, text: string, channel: string, resetWindowMs: number,
+  ): Promise<[number, string, number, number?, string[]?, number?]>;
+  mcdnLease(seenKey: string, infoKey: string, edgeId: string, ttlMs: number, info: string): Promise<number>;
+  mcdnLeases(seenKey: string, ...edgeIds: string[]): Promise<[number, ...string[]]>;
+  mcdnLiveEdges(seenKey: string, infoKey: string, forgetAfterMs: number): Promise<(string | null)[]>;
 }
 export type Client = Redis & BusScripts;
 export type Role = 'commands' | 'subscriber';
@@ -147,4 +184,11 @@ export async function readHistory(
     if (page.length < REPLAY_PAGE) break;
   }
   return { counter, ids };
+}
+
+/** The flat [id, score, id, score, ...] of ZRANGEBYSCORE WITHSCORES as lease holders. */
+export function holdersOf(flat: string[]): LeaseHolder[] {
+  const holders: LeaseHolder[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) holders.push({ edgeId: flat[i] as string, expiresAtMs: Number(flat[i + 1]) });
+  return holders.sort((a, b) => (a.edgeId < b.edgeId ? -1 : a.edgeId > b.edgeId ? 1 : 0));
 }

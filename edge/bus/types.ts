@@ -114,6 +114,37 @@ export interface BusStats extends DeliveryCounts {
   /** Reads of the bus's epoch and counter that failed (retried; the state is 'down' while a read fails or hangs). */
   counterReadFailures: number;
   reconnects: number;
+  /** How much longer this bus's own lease lets the edge trust copies past freshness (0: none). */
+  leaseValidForMs: number;
+  /** Links declared dead because a renewal (lease + PING on the subscriber) went unanswered for leaseMs. */
+  linkDeaths: number;
+}
+
+/** An edge holding a lease at publish time, with its expiry on the bus's clock (Redis TIME). */
+export interface LeaseHolder {
+  edgeId: string;
+  expiresAtMs: number;
+}
+
+/** A publish and, read atomically with it, who held a lease then. */
+export interface LeasedPublish {
+  message: Invalidation;
+  holders: LeaseHolder[];
+  /** The bus's clock when the publish happened (Redis TIME), the reference of every expiry. */
+  busNowMs: number;
+  /**
+   * The registry may have lost leases that are still running (Redis restarted empty, or its
+   * keys were flushed, less than leaseMs + leaseMarginMs ago): the holders list cannot be trusted.
+   */
+  registryReset: boolean;
+  /** The bus's leaseMarginMs: a publisher waits this much past each expiry. */
+  leaseMarginMs: number;
+}
+
+/** The current lease expiries of some edges (undefined: no entry), on the bus's clock. */
+export interface LeaseReading {
+  busNowMs: number;
+  expiries: Record<string, number | undefined>;
 }
 
 export interface InvalidationBus {
@@ -129,10 +160,32 @@ export interface InvalidationBus {
   stats(): BusStats;
   /** Edge side: confirms an applied invalidation (signed like the invalidations). */
   ack(ack: Ack): Promise<void>;
-  /** Publisher side: every verified ack, as it arrives. Returns an unsubscribe function. */
+  /**
+   * Publisher side: every verified ack, as it arrives. Returns an unsubscribe function. From the
+   * first call on, a bus without a lease PINGs its subscriber every leaseRenewMs, and drops and
+   * rebuilds its links when no answer comes within leaseMs.
+   */
   onAck(listener: (ack: Ack) => void): Promise<() => void>;
-  /** Registry: adds or refreshes an edge; it is live for ttlMs after each call. */
+  /** Publishes like publish(), and returns the lease holders read atomically with the publish. */
+  publishLeased(request: InvalidationRequest): Promise<LeasedPublish>;
+  /** Registry: adds or refreshes an edge's lease; it expires ttlMs after the bus's clock (Redis TIME) at execution. */
   heartbeat(edge: EdgeInfo, ttlMs: number): Promise<void>;
+  /** Publisher side: the current lease expiry of each edge, and the bus's clock. */
+  leases(edgeIds: string[]): Promise<LeaseReading>;
+  /**
+   * Edge side, after subscribe(): every leaseRenewMs, renews this edge's lease (leaseMs) and then
+   * proves the subscriber link with a PING on it (answered only after every message published
+   * before it). A renewal not answered within leaseMs means a dead link: the bus leaves 'in-sync'
+   * at once, drops both connections, reconnects and catches up.
+   */
+  keepLease(edge: EdgeInfo): void;
+  /**
+   * True while the bus is 'in-sync' and this edge's own lease runs, by its monotonic clock:
+   * now < (when the last successful renewal was sent) + leaseMs - leaseMarginMs. Only then may an
+   * edge trust a copy beyond its HTTP freshness.
+   */
+  leaseValid(): boolean;
+  /** Removes an edge from the registry; when it is this bus's own leased edge, its lease ends first. */
   deregister(edgeId: string): Promise<void>;
   liveEdges(): Promise<EdgeInfo[]>;
   close(): Promise<void>;
@@ -152,10 +205,22 @@ export interface BusOptions {
   streamMaxLength: number;
   /** How long an out-of-order message waits for the missing ones before a replay is attempted. */
   gapWaitMs: number;
+  /** How often an edge renews its lease and proves its link (PING on the subscriber connection). */
+  leaseRenewMs: number;
+  /** A lease lasts this long after its renewal; a link silent this long is dead. */
+  leaseMs: number;
+  /** Clock-drift margin: an edge trusts its lease this much less, a publisher waits this much longer. */
+  leaseMarginMs: number;
+  /** Every Redis command (and connection attempt) fails after this long. */
+  commandTimeoutMs: number;
 }
 
 export const DEFAULT_BUS_OPTIONS: Omit<BusOptions, 'signing'> = {
   namespace: 'mini-cdn',
   streamMaxLength: 10_000,
   gapWaitMs: 100,
+  leaseRenewMs: 1_000,
+  leaseMs: 3_000,
+  leaseMarginMs: 1_000,
+  commandTimeoutMs: 2_000,
 };

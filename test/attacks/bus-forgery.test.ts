@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { Redis } from 'ioredis';
 import { buildInvalidation, seal } from '../../edge/bus/messages.js';
+import { DEFAULT_BUS_OPTIONS } from '../../edge/bus/types.js';
 import { createRedisBus } from '../../edge/bus/index.js';
 import type { BusOptions, BusStats, Invalidation, InvalidationBus } from '../../edge/bus/index.js';
 import { publishInvalidation } from '../../edge/bus/receipts.js';
@@ -44,7 +45,7 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse): void {
 const originHits = (path: string): number => hits.get(path) ?? 0;
 
 function options(): BusOptions {
-  return { signing, namespace: `forgery-${process.pid}-${++namespaces}`, streamMaxLength: 1000, gapWaitMs: 50 };
+  return { ...DEFAULT_BUS_OPTIONS, signing, namespace: `forgery-${process.pid}-${++namespaces}`, streamMaxLength: 1000, gapWaitMs: 50 };
 }
 
 function bus(opts: BusOptions): InvalidationBus {
@@ -54,7 +55,7 @@ function bus(opts: BusOptions): InvalidationBus {
 }
 
 async function edge(opts: BusOptions, id: string): Promise<{ node: EdgeNode; url: string }> {
-  const node = createEdgeNode({ id, proxy: { origin: origin.url }, bus: bus(opts), signing, heartbeatMs: 1_000 });
+  const node = createEdgeNode({ id, proxy: { origin: origin.url }, bus: bus(opts), signing });
   edges.push(node);
   return { node, url: await node.start(0) };
 }

@@ -103,10 +103,10 @@ describe('X-Mini-Cdn-Applied from clients', () => {
     const origin = await recordingOrigin();
     const signing = { current: 'k1', keys: { k1: SECRET } };
     const bus = (namespace: string) => createMemoryBus({ ...DEFAULT_BUS_OPTIONS, namespace, signing });
-    const shield = createEdgeNode({ id: 'shield', proxy: { origin: origin.url, cacheName: 'test-shield' }, bus: bus(`shield-${randomBytes(4).toString('hex')}`), signing, heartbeatMs: 60_000 });
+    const shield = createEdgeNode({ id: 'shield', proxy: { origin: origin.url, cacheName: 'test-shield' }, bus: bus(`shield-${randomBytes(4).toString('hex')}`), signing });
     const shieldUrl = await shield.start(0);
     // The edge revalidates every request with the shield (validate mode), carrying its own point.
-    const edge = createEdgeNode({ id: 'edge', proxy: { origin: shieldUrl, cacheName: 'test-edge', consistency: { mode: 'validate', edgeTtlMs: 0 } }, bus: bus(`edge-${randomBytes(4).toString('hex')}`), signing, heartbeatMs: 60_000 });
+    const edge = createEdgeNode({ id: 'edge', proxy: { origin: shieldUrl, cacheName: 'test-edge', consistency: { mode: 'validate', edgeTtlMs: 0 } }, bus: bus(`edge-${randomBytes(4).toString('hex')}`), signing });
     const edgeUrl = await edge.start(0);
     try {
       for (let i = 0; i < 5; i++) {

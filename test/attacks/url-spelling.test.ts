@@ -95,7 +95,7 @@ let adminUrl: string;
 before(async () => {
   origin = await countingOrigin();
   busOptions = { ...DEFAULT_BUS_OPTIONS, namespace: `url-spelling-${process.pid}`, signing };
-  edge = createEdgeNode({ id: 'edge-spelling', proxy: { origin: origin.url }, bus: createMemoryBus(busOptions), signing, heartbeatMs: 100 });
+  edge = createEdgeNode({ id: 'edge-spelling', proxy: { origin: origin.url }, bus: createMemoryBus(busOptions), signing });
   edgeUrl = await edge.start(0);
   admin = createAdminServer(edge, { token: 'sesame' });
   adminUrl = await admin.listen(0);
@@ -305,7 +305,7 @@ describe("the publisher: a changed path becomes the origin's URL with that path"
   test("a change of '//a//b' at the origin purges '/a//b' on the edge", async () => {
     const demo = createDemoOrigin({ seed: false });
     const demoUrl = await demo.listen(0);
-    const demoEdge = createEdgeNode({ id: 'edge-publisher', proxy: { origin: demoUrl }, bus: createMemoryBus(busOptions), signing, heartbeatMs: 100 });
+    const demoEdge = createEdgeNode({ id: 'edge-publisher', proxy: { origin: demoUrl }, bus: createMemoryBus(busOptions), signing });
     const bus = createMemoryBus(busOptions);
     const stop = publishChanges(demo, createPublisher({ bus }), demoUrl);
     try {

@@ -5,9 +5,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MiniCdnError } from '../../common/errors.js';
 import { buildInvalidation, ENVELOPE_VERSION, seal } from '../../edge/bus/messages.js';
+import { DEFAULT_BUS_OPTIONS } from '../../edge/bus/types.js';
 import type {
-  BusOptions, BusState, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, SigningKeys, SubscribeHandlers,
+  BusOptions, BusState, EdgeInfo, Invalidation, InvalidationBus, InvalidationRequest, LeasedPublish, SigningKeys, SubscribeHandlers,
 } from '../../edge/bus/types.js';
+import { publishInvalidation } from '../../edge/bus/receipts.js';
 
 export interface BusFixture {
   publisherBus: InvalidationBus;
@@ -26,7 +28,7 @@ let namespaces = 0;
 
 /** Options with a namespace no other test (or test process) uses. */
 export function testBusOptions(overrides: Partial<BusOptions> = {}): BusOptions {
-  return { signing: TEST_SIGNING, namespace: `test-${process.pid}-${++namespaces}`, streamMaxLength: 1000, gapWaitMs: 50, ...overrides };
+  return { ...DEFAULT_BUS_OPTIONS, signing: TEST_SIGNING, namespace: `test-${process.pid}-${++namespaces}`, streamMaxLength: 1000, gapWaitMs: 50, ...overrides };
 }
 
 /** Polls until the condition holds or the deadline passes; the caller then asserts. */
@@ -303,6 +305,85 @@ export function busContract(name: string, make: BusFactory): void {
         await a.deregister('edge-a');
         assert.deepEqual(await publisherBus.liveEdges(), []);
       });
+    });
+
+    const LEASE = { leaseRenewMs: 100, leaseMs: 600, leaseMarginMs: 200 };
+
+    /** Until a publish no longer reports a reset registry (a new namespace is a new registry); returns that publish. */
+    async function trustedPublish(publisher: InvalidationBus): Promise<LeasedPublish> {
+      let published = await publisher.publishLeased({ tags: ['registry-probe'] });
+      for (let i = 0; published.registryReset && i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        published = await publisher.publishLeased({ tags: ['registry-probe'] });
+      }
+      assert.equal(published.registryReset, false, 'a registry older than one lease is trusted');
+      return published;
+    }
+
+    test('leases: keepLease after subscribe makes leaseValid() true and the edge a lease holder of publishLeased, expiring within leaseMs of the bus clock; deregister ends it', async () => {
+      await withBuses(async ({ publisherBus, edgeBuses }) => {
+        const edge = edgeBuses[0] as InvalidationBus;
+        const info: EdgeInfo = { id: 'edge-lease', address: 'http://127.0.0.1:1', startedAtMs: Date.now() };
+        assert.equal(edge.leaseValid(), false, 'no lease before keepLease');
+        const [rec] = await subscribeAll([edge]);
+        assert.equal(edge.leaseValid(), false, 'subscribed, but no lease yet');
+        edge.keepLease(info);
+        await waitUntil(() => edge.leaseValid());
+        assert.equal(edge.leaseValid(), true);
+        const stats = edge.stats();
+        assert.ok(stats.leaseValidForMs > 0 && stats.leaseValidForMs <= LEASE.leaseMs - LEASE.leaseMarginMs, `leaseValidForMs ${stats.leaseValidForMs}`);
+        const published = await publisherBus.publishLeased({ tags: ['leased'] });
+        const holder = published.holders.find((h) => h.edgeId === info.id);
+        assert.ok(holder, JSON.stringify(published.holders));
+        assert.ok(holder.expiresAtMs > published.busNowMs && holder.expiresAtMs <= published.busNowMs + LEASE.leaseMs, 'the expiry is on the bus clock, within one lease');
+        assert.equal(published.leaseMarginMs, LEASE.leaseMarginMs);
+        await waitUntil(() => rec?.delivered.some((m) => m.id === published.message.id) === true);
+        assert.ok(rec?.delivered.some((m) => m.id === published.message.id), 'publishLeased delivers like publish');
+        const reading = await publisherBus.leases([info.id, 'nobody']);
+        assert.ok((reading.expiries[info.id] ?? 0) > reading.busNowMs);
+        assert.equal(reading.expiries['nobody'], undefined);
+        await edge.deregister(info.id);
+        assert.equal(edge.leaseValid(), false, 'deregister ends the lease at once');
+        await new Promise((r) => setTimeout(r, 3 * LEASE.leaseRenewMs)); // a renewal would have come back by now
+        const later = await publisherBus.publishLeased({ tags: ['after-deregister'] });
+        assert.deepEqual(later.holders.map((h) => h.edgeId), [], 'no holder once deregistered');
+      }, LEASE);
+    });
+
+    test('receipts: holders that ack are confirmed, a holder that never acks lapses when its lease runs out unrenewed; the receipt is complete', async () => {
+      await withBuses(async ({ publisherBus, edgeBuses }) => {
+        const [a, b, silent] = edgeBuses as [InvalidationBus, InvalidationBus, InvalidationBus];
+        for (const [i, bus] of [a, b].entries()) {
+          await bus.subscribe({
+            onInvalidation: (m) => void bus.ack({ v: 1, id: m.id, seq: m.seq, edgeId: `acking-${i}`, tookMs: 0 }),
+            onResync: () => undefined,
+          });
+          bus.keepLease({ id: `acking-${i}`, address: 'http://127.0.0.1:1', startedAtMs: Date.now() });
+        }
+        await waitUntil(() => a.leaseValid() && b.leaseValid());
+        await trustedPublish(publisherBus);
+        // A lease taken once and never renewed: an edge whose link died right after.
+        await silent.heartbeat({ id: 'silent', address: 'http://127.0.0.1:1', startedAtMs: Date.now() }, LEASE.leaseMs);
+        const { receipt } = await publishInvalidation(publisherBus, { tags: ['receipted'] }, { waitMs: 8_000 });
+        assert.ok(receipt);
+        assert.deepEqual(receipt.confirmed.map((c) => c.edgeId), ['acking-0', 'acking-1']);
+        assert.deepEqual(receipt.lapsed, ['silent']);
+        assert.deepEqual(receipt.unknown, []);
+        assert.equal(receipt.registryReset, false);
+        assert.equal(receipt.complete, true);
+      }, LEASE);
+    });
+
+    test('receipts: a silent holder whose lease outlasts the wait is unknown, never confirmed, and the receipt is not complete', async () => {
+      await withBuses(async ({ publisherBus, edgeBuses }) => {
+        await trustedPublish(publisherBus);
+        await (edgeBuses[0] as InvalidationBus).heartbeat({ id: 'long-lease', address: 'http://127.0.0.1:1', startedAtMs: Date.now() }, 60_000);
+        const { receipt } = await publishInvalidation(publisherBus, { tags: ['short-wait'] }, { waitMs: 300 });
+        assert.ok(receipt);
+        assert.deepEqual(receipt.unknown, ['long-lease']);
+        assert.deepEqual([receipt.confirmed, receipt.lapsed], [[], []]);
+        assert.equal(receipt.complete, false);
+      }, LEASE);
     });
 
     test("stats count deliveries; state is 'connecting' before subscribe and 'in-sync' after", async () => {

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import type { BusOptions, InvalidationBus } from '../../edge/bus/types.js';
+import { DEFAULT_BUS_OPTIONS } from '../../edge/bus/types.js';
 import { createEdgeNode } from '../../edge/edge-node.js';
 import type { EdgeNode } from '../../edge/edge-node.js';
 import { customOrigin, fetchFrom, waitFor } from './harness.js';
@@ -24,7 +25,7 @@ const PATIENCE_MS = 8_000;
 let namespaces = 0;
 
 export function unsafeBusOptions(): BusOptions {
-  return { signing, namespace: `unsafe-${process.pid}-${++namespaces}`, streamMaxLength: 1000, gapWaitMs: 50 };
+  return { ...DEFAULT_BUS_OPTIONS, signing, namespace: `unsafe-${process.pid}-${++namespaces}`, streamMaxLength: 1000, gapWaitMs: 50 };
 }
 
 /**
@@ -67,7 +68,7 @@ export function unsafeInvalidationSuite(label: string, makeBus: (options: BusOpt
     const nodes: EdgeNode[] = [];
 
     async function edge(options: BusOptions, id: string): Promise<Edge> {
-      const node = createEdgeNode({ id, proxy: { origin: origin.url }, bus: makeBus(options), signing, heartbeatMs: 1_000 });
+      const node = createEdgeNode({ id, proxy: { origin: origin.url }, bus: makeBus(options), signing });
       nodes.push(node);
       return { node, url: await node.start(0) };
     }

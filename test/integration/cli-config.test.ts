@@ -95,3 +95,36 @@ test('edge --config serves by its routes, and SIGHUP reloads: a valid config app
     });
   }
 });
+
+test('edge --config: the bus lease keys reach the bus (the lease an edge trusts runs at most leaseMs - leaseMarginMs)', async () => {
+  const file = join(dir, 'lease.yaml');
+  const token = 'lease-admin-token-0123';
+  writeFileSync(file, [yaml('callback'), `admin: { port: 0, token: ${token} }`, 'bus: { leaseRenewMs: 200, leaseMs: 900, leaseMarginMs: 300, commandTimeoutMs: 500 }', ''].join('\n'));
+  // The environment's token wins over the file's (an empty one here would refuse the admin port).
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'edge', '--config', file], { env: { ...env, MINI_CDN_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const adminUrl = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+      const match = /admin (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`edge exited ${code}: ${output}`)));
+  });
+  try {
+    const leases: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await fetchFrom(adminUrl, 'GET', '/stats', { headers: { authorization: `Bearer ${token}` } });
+      leases.push((JSON.parse(res.text) as { bus: { leaseValidForMs: number } }).bus.leaseValidForMs);
+      await sleep(50);
+    }
+    assert.ok(leases.some((ms) => ms > 0), `the edge holds a lease: ${leases.join(', ')}`);
+    assert.ok(leases.every((ms) => ms <= 900 - 300), `never more than leaseMs - leaseMarginMs (the defaults would allow 2000): ${leases.join(', ')}`);
+  } finally {
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  }
+});

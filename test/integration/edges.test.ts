@@ -36,7 +36,7 @@ async function cluster(count: number, proxy: Partial<ProxyOptions> = {}): Promis
   const edges: EdgeNode[] = [];
   const urls: string[] = [];
   for (let i = 0; i < count; i++) {
-    const edge = createEdgeNode({ id: `edge-${i}`, proxy: { origin: originUrl, ...proxy }, bus: createMemoryBus(options), signing, heartbeatMs: 100 });
+    const edge = createEdgeNode({ id: `edge-${i}`, proxy: { origin: originUrl, ...proxy }, bus: createMemoryBus(options), signing });
     edges.push(edge);
     urls.push(await edge.start(0));
   }
@@ -101,7 +101,7 @@ describe('callbacks reach every edge', () => {
     await bus.close();
   });
 
-  test('a receipt names an edge that stopped listening as missing', async () => {
+  test('a receipt names an edge that stopped listening as unknown while its lease may still run', async () => {
     const d = await cluster(2);
     try {
       const [alive, dead] = d.edges as [EdgeNode, EdgeNode];
@@ -111,7 +111,8 @@ describe('callbacks reach every edge', () => {
       await bus.close();
       assert.equal(receipt?.complete, false);
       assert.deepEqual(receipt?.confirmed.map((e) => e.edgeId), [alive.id]);
-      assert.deepEqual(receipt?.missing, [dead.id]);
+      assert.deepEqual(receipt?.unknown, [dead.id], 'a 300 ms wait ends before its 3 s lease');
+      assert.deepEqual(receipt?.lapsed, []);
     } finally {
       await d.close();
     }
@@ -229,9 +230,9 @@ test('a shield that has not applied a purge yet does not hand the purged copy ba
   const originUrl = await origin.listen(0);
   const options: BusOptions = { ...DEFAULT_BUS_OPTIONS, namespace: `tier-test-${process.pid}`, signing };
   const shieldBus = createMemoryBus(options);
-  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'shield' }, bus: shieldBus, signing, heartbeatMs: 100 });
+  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'shield' }, bus: shieldBus, signing });
   const shieldUrl = await shield.start(0);
-  const edge = createEdgeNode({ id: 'edge', proxy: { origin: shieldUrl }, bus: createMemoryBus(options), signing, heartbeatMs: 100 });
+  const edge = createEdgeNode({ id: 'edge', proxy: { origin: shieldUrl }, bus: createMemoryBus(options), signing });
   const edgeUrl = await edge.start(0);
   try {
     origin.setResource('/tiered', { body: 'old', headers: { 'cache-control': 'max-age=600' } });
@@ -257,9 +258,9 @@ test('misses from many edges collapse at their shield into one origin request', 
   const origin = createDemoOrigin();
   const originUrl = await origin.listen(0);
   const options: BusOptions = { ...DEFAULT_BUS_OPTIONS, namespace: `tier-collapse-${process.pid}`, signing };
-  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'shield' }, bus: createMemoryBus(options), signing, heartbeatMs: 100 });
+  const shield = createEdgeNode({ id: 'shield', proxy: { origin: originUrl, cacheName: 'shield' }, bus: createMemoryBus(options), signing });
   const shieldUrl = await shield.start(0);
-  const children = [0, 1, 2].map((i) => createEdgeNode({ id: `child-${i}`, proxy: { origin: shieldUrl, cacheName: `child-${i}` }, bus: createMemoryBus(options), signing, heartbeatMs: 100 }));
+  const children = [0, 1, 2].map((i) => createEdgeNode({ id: `child-${i}`, proxy: { origin: shieldUrl, cacheName: `child-${i}` }, bus: createMemoryBus(options), signing }));
   const urls = await Promise.all(children.map((child) => child.start(0)));
   try {
     // One site name for every edge, as DNS would give it: the shield keys on the client's Host, which the edges pass on.

@@ -65,10 +65,10 @@ describe('edge metrics and access hook', () => {
     originUrl = await origin.listen(0);
     options = { ...DEFAULT_BUS_OPTIONS, namespace: `metrics-test-${process.pid}-${Date.now()}`, signing };
     bus = createMemoryBus(options);
-    edge = createEdgeNode({ id: 'metrics-edge', proxy: { origin: originUrl }, bus, signing, heartbeatMs: 100, metrics: true, onResponse: (r) => records.push(r) });
+    edge = createEdgeNode({ id: 'metrics-edge', proxy: { origin: originUrl }, bus, signing, metrics: true, onResponse: (r) => records.push(r) });
     edgeUrl = await edge.start(0);
     // A second edge with metrics in the same process: its own registry, no clash.
-    other = createEdgeNode({ id: 'other-edge', proxy: { origin: originUrl }, bus: createMemoryBus(options), signing, heartbeatMs: 100, metrics: true });
+    other = createEdgeNode({ id: 'other-edge', proxy: { origin: originUrl }, bus: createMemoryBus(options), signing, metrics: true });
     await other.start(0);
     admin = createAdminServer(edge, { token: 'metrics-token' });
     adminUrl = await admin.listen(0);
@@ -175,7 +175,7 @@ describe('edge metrics and access hook', () => {
   });
 
   test('an edge made without metrics has none, and its admin API says so', async () => {
-    const plain = createEdgeNode({ proxy: { origin: originUrl }, bus: createMemoryBus(options), signing, heartbeatMs: 100 });
+    const plain = createEdgeNode({ proxy: { origin: originUrl }, bus: createMemoryBus(options), signing });
     const plainAdmin = createAdminServer(plain, { token: 't' });
     try {
       await plain.start(0);

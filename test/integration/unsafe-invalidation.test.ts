@@ -20,7 +20,6 @@ test('a successful PUT whose invalidation cannot be published (bus closed) still
     proxy: { origin: origin.url },
     bus: createMemoryBus(options),
     signing: options.signing,
-    heartbeatMs: 1_000,
     onUnsafePublishFailure: (_err, urls) => void failures.push(urls),
   });
   try {

@@ -25,7 +25,7 @@ function plainClient(url: string): Redis {
 }
 
 async function deleteNamespace(client: Redis, namespace: string): Promise<void> {
-  await client.del(...['epoch', 'seq', 'stream', 'edges:seen', 'edges:info'].map((key) => `${namespace}:${key}`));
+  await client.del(...['epoch', 'epoch:since', 'seq', 'stream', 'edges:seen', 'edges:info'].map((key) => `${namespace}:${key}`));
 }
 
 let shared: Redis | undefined;

@@ -12,6 +12,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../helpers/harness.js';
 import { startRedisServer } from '../helpers/redis-server.js';
+import { registryTrusted } from '../helpers/registry-trust.js';
 import type { OwnRedis } from '../helpers/redis-server.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/mini-cdn.js', import.meta.url));
@@ -128,6 +129,7 @@ before(async () => {
     else await sleep(100);
   }
   assert.equal(workerPids.length, 2, edge.output());
+  await registryTrusted(redis.url);
 });
 
 after(async () => {
