@@ -24,6 +24,8 @@ export type BaselineStart = { started: Baseline } | { skipped: string };
 export interface BaselineOptions {
   cpu?: number;
   cacheBytes?: number;
+  /** nginx only: write its access log (to access.log in its temp dir), as shipped. */
+  accessLog?: boolean;
 }
 
 export interface NginxConfigOptions {
@@ -32,6 +34,11 @@ export interface NginxConfigOptions {
   /** host:port of the origin. */
   origin: string;
   cacheBytes?: number;
+  /**
+   * An access log to `dir`/access.log in the combined format, unbuffered: what Debian's
+   * nginx.conf ships (`access_log /var/log/nginx/access.log;`). Off by default.
+   */
+  accessLog?: boolean;
 }
 
 const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -57,7 +64,7 @@ events {
 }
 
 http {
-  access_log off;
+  ${opts.accessLog ? `access_log ${at('access.log')} combined;` : 'access_log off;'}
   server_tokens off;
   sendfile on;
   tcp_nodelay on;
@@ -223,7 +230,7 @@ export async function startNginx(originUrl: string, options: BaselineOptions = {
   const errorLog = path.join(dir, 'error.log');
   try {
     const argsFor = async (port: number): Promise<string[]> => {
-      await writeFile(conf, nginxConfig({ dir, port, origin, ...(options.cacheBytes !== undefined ? { cacheBytes: options.cacheBytes } : {}) }));
+      await writeFile(conf, nginxConfig({ dir, port, origin, ...(options.cacheBytes !== undefined ? { cacheBytes: options.cacheBytes } : {}), ...(options.accessLog ? { accessLog: true } : {}) }));
       // -e: even the log of reading the config goes to the dir, not the built-in path.
       return ['-p', `${dir}/`, '-e', errorLog, '-c', conf];
     };

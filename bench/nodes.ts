@@ -43,11 +43,12 @@ export async function startEdge(originUrl: string, options: { cpu?: number; args
 
 /**
  * An edge as the cache alone: no admin API, so no metrics (counting each response costs a
- * hit about a fifth of its CPU), and no access log.
+ * hit about a fifth of its CPU), and no access log. With `accessLogFile` it keeps its access
+ * log, as shipped, with its stdout (the banner, then one JSON line per request) in that file.
  */
-export function startPlainEdge(originUrl: string, options: { cpu?: number; args?: string[]; env?: NodeJS.ProcessEnv; name?: string } = {}): Promise<Started> {
-  const args = ['edge', '--origin', originUrl, '--port', '0', '--no-access-log', ...(options.args ?? [])];
-  return startNode(options.name ?? 'mini-cdn', BIN, args, { ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), env: options.env ?? cleanEnv() });
+export function startPlainEdge(originUrl: string, options: { cpu?: number; args?: string[]; env?: NodeJS.ProcessEnv; name?: string; accessLogFile?: string } = {}): Promise<Started> {
+  const args = ['edge', '--origin', originUrl, '--port', '0', ...(options.accessLogFile === undefined ? ['--no-access-log'] : []), ...(options.args ?? [])];
+  return startNode(options.name ?? 'mini-cdn', BIN, args, { ...(options.cpu !== undefined ? { cpu: options.cpu } : {}), ...(options.accessLogFile !== undefined ? { stdoutFile: options.accessLogFile } : {}), env: options.env ?? cleanEnv() });
 }
 
 export interface EdgeStats {

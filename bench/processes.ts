@@ -2,7 +2,7 @@
 // its URL, and is stopped by its own PID.
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -46,33 +46,68 @@ export function pinSelf(cpu: number): boolean {
 
 /**
  * Runs `node script ...args` (pinned to `cpu` when given and possible) and resolves once it
- * prints an http://127.0.0.1:PORT URL. taskset execs node, so the PID is node's own.
+ * prints an http://127.0.0.1:PORT URL. taskset execs node, so the PID is node's own. With
+ * `stdoutFile` its stdout goes to that file, as an operator's `> file` would (its logs cost it
+ * a write to a file, not a pipe the bench must drain), and the file is read for the URL.
  */
-export function startNode(name: string, script: string, args: string[], options: { nodeFlags?: string[]; cpu?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Started> {
+export function startNode(name: string, script: string, args: string[], options: { nodeFlags?: string[]; cpu?: number; env?: NodeJS.ProcessEnv; stdoutFile?: string } = {}): Promise<Started> {
   const command = [process.execPath, ...(options.nodeFlags ?? []), script, ...args];
   const pinned = options.cpu !== undefined && CAN_PIN ? ['taskset', '-c', String(options.cpu), ...command] : command;
-  const child = spawn(pinned[0] as string, pinned.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
-  let output = '';
+  const fd = options.stdoutFile !== undefined ? openSync(options.stdoutFile, 'a') : undefined;
+  const child = spawn(pinned[0] as string, pinned.slice(1), { stdio: ['ignore', fd ?? 'pipe', 'pipe'], env: options.env ?? process.env });
+  if (fd !== undefined) closeSync(fd);
+  // stdout (when piped) and stderr as they came; with a file, the file's head comes first.
+  let piped = '';
+  let head = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 15_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      const match = /http:\/\/127\.0\.0\.1:\d+/.exec(output);
-      if (match && output.includes('\n', match.index)) {
-        clearTimeout(timer);
-        // Started: keep draining its output (logs) without holding on to it.
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        const banner = output.slice(output.lastIndexOf('\n', match.index) + 1, output.indexOf('\n', match.index));
-        resolve({ name, url: match[0], banner, child, stop: () => stopChild(child) });
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('exit', (code) => {
+    let poll: NodeJS.Timeout | undefined;
+    const stopWatching = (): void => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before listening: ${output}`));
+      clearInterval(poll);
+    };
+    const timer = setTimeout(() => {
+      stopWatching();
+      reject(new Error(`${name} did not start: ${head}${piped}`));
+    }, 15_000);
+    const check = (): void => {
+      const output = head + piped;
+      const match = /http:\/\/127\.0\.0\.1:\d+/.exec(output);
+      if (!match || !output.includes('\n', match.index)) return;
+      stopWatching();
+      // Started: keep draining its output (logs) without holding on to it.
+      child.stdout?.removeAllListeners('data');
+      child.stdout?.resume();
+      const banner = output.slice(output.lastIndexOf('\n', match.index) + 1, output.indexOf('\n', match.index));
+      resolve({ name, url: match[0], banner, child, stop: () => stopChild(child) });
+    };
+    child.stdout?.on('data', (d: Buffer) => {
+      piped += d.toString();
+      check();
+    });
+    if (options.stdoutFile !== undefined) {
+      const file = options.stdoutFile;
+      // The banner is the first line it prints: the file's head is enough.
+      poll = setInterval(() => {
+        head = headOf(file);
+        check();
+      }, 20);
+    }
+    child.stderr?.on('data', (d: Buffer) => (piped += d.toString()));
+    child.on('exit', (code) => {
+      stopWatching();
+      reject(new Error(`${name} exited (${code}) before listening: ${head}${piped}`));
     });
   });
+}
+
+function headOf(file: string): string {
+  const buffer = Buffer.alloc(16_384);
+  const fd = openSync(file, 'r');
+  try {
+    return buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString();
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const CLOCK_TICKS_PER_SECOND = (() => {

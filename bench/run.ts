@@ -10,13 +10,17 @@ import { pinSelf } from './processes.js';
 import { createProgress } from './progress.js';
 import { renderHtml } from './report/html.js';
 import { renderMarkdown } from './report/markdown.js';
-import { SCENARIOS } from './scenarios/index.js';
+import { HIT_SCENARIOS, SCENARIOS } from './scenarios/index.js';
+import { findWrk, wrkVersion } from './wrk.js';
 import type { BenchReport, Scenario, ScenarioResult } from './types.js';
 
-export const BENCH_USAGE = `mini-cdn bench [SCENARIO...] [--quick] [--duration S] [--out DIR] [--report FILE.html] [--list]
+export const BENCH_USAGE = `mini-cdn bench [SCENARIO...] [--quick] [--duration S] [--client auto|wrk|autocannon] [--out DIR] [--report FILE.html] [--list]
   Runs load scenarios against real processes on 127.0.0.1 (all of them when none is named) and
   writes DIR/report.json and DIR/report.md (DIR: bench-results). --quick: seconds-long smoke runs
-  whose figures are not meant to be read. --duration: seconds per measured load run.`;
+  whose figures are not meant to be read. --duration: seconds per measured load run. --client:
+  the hit scenarios' load generator (auto: wrk when installed, else autocannon).`;
+
+const CLIENTS = ['auto', 'wrk', 'autocannon'] as const;
 
 function hasRedisServer(): boolean {
   try {
@@ -36,6 +40,8 @@ function packageVersion(): string {
   }
 }
 
+const INSTALL_HINT = 'apt-get install wrk, or scripts/install-baselines.sh';
+
 /** Thrown for a bad command line; the CLI prints it with MCDN_USAGE. */
 export class BenchUsageError extends Error {}
 
@@ -49,6 +55,7 @@ export async function runBench(argv: string[]): Promise<number> {
       out: { type: 'string', default: 'bench-results' },
       report: { type: 'string' },
       list: { type: 'boolean', default: false },
+      client: { type: 'string', default: 'auto' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -65,17 +72,23 @@ export async function runBench(argv: string[]): Promise<number> {
   const durationS = values.duration === undefined ? undefined : Number(values.duration);
   if (durationS !== undefined && !(durationS >= 1 && durationS <= 3600)) throw new BenchUsageError('--duration must be a number of seconds in 1..3600');
   const chosen: Scenario[] = positionals.length ? SCENARIOS.filter((s) => positionals.includes(s.name)) : SCENARIOS;
+  const client = values.client as (typeof CLIENTS)[number];
+  if (!CLIENTS.includes(client)) throw new BenchUsageError(`--client must be one of ${CLIENTS.join(', ')}`);
+  const wrk = client === 'autocannon' ? undefined : await findWrk();
+  if (client === 'wrk' && !wrk) throw new BenchUsageError(`--client wrk: wrk is not installed (${INSTALL_HINT})`);
 
   const progress = createProgress();
   const pinned = pinSelf(0);
   progress.line(pinned ? 'load generator pinned to core 0, measured servers to core 1' : 'taskset not found: processes are not pinned');
+  const hitClient = wrk ? `${await wrkVersion(wrk)} (${wrk})` : `autocannon (${client === 'autocannon' ? 'chosen with --client' : `wrk not installed: ${INSTALL_HINT}`}; on 256 KiB hits it measures itself)`;
+  if (chosen.some((s) => HIT_SCENARIOS.includes(s.name))) progress.line(`hit scenarios load with ${hitClient}`);
   const redis = hasRedisServer();
   const report: BenchReport = {
     tool: 'mini-cdn bench',
     version: packageVersion(),
     startedAt: new Date().toISOString(),
     host: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, pinned },
-    settings: { quick: values.quick === true, scenarios: chosen.map((s) => s.name) },
+    settings: { quick: values.quick === true, scenarios: chosen.map((s) => s.name), ...(chosen.some((s) => HIT_SCENARIOS.includes(s.name)) ? { hitClient } : {}) },
     scenarios: [],
   };
   let failed = 0;
@@ -87,7 +100,7 @@ export async function runBench(argv: string[]): Promise<number> {
       result = skippedResult(scenario, 'redis-server is not installed: skipped (install it, e.g. apt-get install redis-server)', began);
     } else {
       try {
-        result = await scenario.run({ quick: values.quick === true, ...(durationS !== undefined ? { durationS } : {}), progress, pinned });
+        result = await scenario.run({ quick: values.quick === true, ...(durationS !== undefined ? { durationS } : {}), progress, pinned, ...(wrk ? { wrk } : {}) });
       } catch (err) {
         failed++;
         result = skippedResult(scenario, `failed: ${err instanceof Error ? err.message : String(err)}`, began);

@@ -1,12 +1,21 @@
 // The servers a comparison runs against, under one shape: the bench origin fetched directly, the
 // bare Node ceiling, a mini-cdn edge, and nginx and Varnish when they are installed (each skipped
 // with a line saying why otherwise).
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { isCacheHit, startNginx, startVarnish } from './baselines.js';
 import { startBareServer, startBenchOrigin, startEdge, startPlainEdge } from './nodes.js';
 import type { Started } from './processes.js';
 
-/** 'mini-cdn' is the cache alone; 'mini-cdn +metrics' also keeps Prometheus metrics (admin API on). */
-export type TargetKind = 'origin direct' | 'bare node' | 'mini-cdn' | 'mini-cdn +metrics' | 'nginx' | 'varnish';
+/**
+ * 'mini-cdn' is the cache alone, without its access log; 'mini-cdn +log' is the edge as
+ * shipped, its access log on (to a file); 'mini-cdn +metrics' keeps Prometheus metrics (admin
+ * API on), without the log. 'nginx' runs without access log, 'nginx +log' with it, as shipped.
+ */
+export type TargetKind = 'origin direct' | 'bare node' | 'mini-cdn' | 'mini-cdn +log' | 'mini-cdn +metrics' | 'nginx' | 'nginx +log' | 'varnish';
+
+const CACHE_STATUS_HIT = (h: Headers): boolean => /;\s*hit\b/.test(h.get('cache-status') ?? '');
 
 export interface Target {
   name: TargetKind;
@@ -51,12 +60,23 @@ export async function startTargets(wanted: TargetKind[], options: { cpu?: number
       if (kind === 'mini-cdn' || kind === 'mini-cdn +metrics') {
         const edgeOptions = { ...cpu, name: kind, ...(options.edgeArgs ? { args: options.edgeArgs } : {}) };
         const edge = kind === 'mini-cdn' ? await startPlainEdge(origin.url, edgeOptions) : await startEdge(origin.url, edgeOptions);
-        started.push(fromStarted(kind, edge, (h) => /;\s*hit\b/.test(h.get('cache-status') ?? '')));
+        started.push(fromStarted(kind, edge, CACHE_STATUS_HIT));
       }
-      if (kind === 'nginx' || kind === 'varnish') {
-        const result = await (kind === 'nginx' ? startNginx : startVarnish)(origin.url, cpu);
-        if ('skipped' in result) skipped.push(result.skipped);
-        else started.push({ name: kind, url: result.started.url, pid: result.started.pid, isHit: (h) => isCacheHit(kind, h), stop: () => result.started.stop() });
+      if (kind === 'mini-cdn +log') {
+        const dir = await mkdtemp(path.join(os.tmpdir(), 'mini-cdn-edge-log-'));
+        try {
+          const edge = await startPlainEdge(origin.url, { ...cpu, name: kind, accessLogFile: path.join(dir, 'access.log'), ...(options.edgeArgs ? { args: options.edgeArgs } : {}) });
+          started.push({ ...fromStarted(kind, edge, CACHE_STATUS_HIT), stop: () => edge.stop().finally(() => rm(dir, { recursive: true, force: true })) });
+        } catch (err) {
+          await rm(dir, { recursive: true, force: true });
+          throw err;
+        }
+      }
+      if (kind === 'nginx' || kind === 'nginx +log' || kind === 'varnish') {
+        const result = kind === 'varnish' ? await startVarnish(origin.url, cpu) : await startNginx(origin.url, { ...cpu, accessLog: kind === 'nginx +log' });
+        if ('skipped' in result) {
+          if (!skipped.includes(result.skipped)) skipped.push(result.skipped);
+        } else started.push({ name: kind, url: result.started.url, pid: result.started.pid, isHit: (h) => isCacheHit(kind === 'varnish' ? 'varnish' : 'nginx', h), stop: () => result.started.stop() });
       }
     }
     const targets = started.filter((t) => wanted.includes(t.name)).sort((a, b) => wanted.indexOf(a.name) - wanted.indexOf(b.name));

@@ -45,7 +45,8 @@ export interface BenchReport {
   version: string;
   startedAt: string;
   host: { node: string; platform: string; cpus: number; pinned: boolean };
-  settings: { quick: boolean; scenarios: string[] };
+  /** hitClient: the load generator of the hit scenarios, e.g. "wrk 4.1.0" or "autocannon (wrk not installed)". */
+  settings: { quick: boolean; scenarios: string[]; hitClient?: string };
   scenarios: ScenarioResult[];
 }
 
@@ -65,6 +66,8 @@ export interface ScenarioContext {
   progress: Progress;
   /** True when this process (the load generator) is pinned to core 0 and servers to core 1. */
   pinned: boolean;
+  /** wrk's path when the hit scenarios load with wrk; autocannon otherwise. */
+  wrk?: string;
 }
 
 export interface Scenario {

@@ -17,7 +17,7 @@ Usage:
   mini-cdn purge  (--url U | --prefix P | --tag T | --all)... [--soft] [--wait MS] [--redis URL]
   mini-cdn edges  [--redis URL]                          live edges from the registry
   mini-cdn config check FILE                             validate a config file, print every problem
-  mini-cdn bench  [SCENARIO...] [--quick] [--duration S] [--out DIR] [--report FILE.html] [--list]
+  mini-cdn bench  [SCENARIO...] [--quick] [--duration S] [--client auto|wrk|autocannon] [--out DIR] [--report FILE.html] [--list]
                   load scenarios against real processes on 127.0.0.1; JSON + Markdown report
   mini-cdn help
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the bench's baselines, nginx and Varnish, from Debian's packages when missing.
+# Installs the bench's baselines, nginx and Varnish, and its load generator for hits, wrk, from
+# Debian's packages when missing.
 # Their system services are neither started nor enabled: the bench runs its own instances from
 # temp dirs on free ports. Run as root (or with sudo). Usage: scripts/install-baselines.sh
 set -euo pipefail
@@ -14,11 +15,12 @@ have() {
   return 1
 }
 
-want_nginx=0 want_varnish=0
+want_nginx=0 want_varnish=0 want_wrk=0
 have nginx || want_nginx=1
 have varnishd || want_varnish=1
-if [ "$want_nginx$want_varnish" = 00 ]; then
-  echo "nginx and varnishd are already installed: nothing to do"
+have wrk || want_wrk=1
+if [ "$want_nginx$want_varnish$want_wrk" = 000 ]; then
+  echo "nginx, varnishd and wrk are already installed: nothing to do"
   exit 0
 fi
 
@@ -28,7 +30,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-baselines: apt-get not found; install nginx and varnish with your package manager" >&2
+  echo "install-baselines: apt-get not found; install nginx, varnish and wrk with your package manager" >&2
   exit 1
 fi
 
@@ -53,6 +55,10 @@ if [ "$want_varnish" = 1 ]; then
   packages+=(varnish)
   services+=(varnish varnishncsa)
 fi
+if [ "$want_wrk" = 1 ]; then
+  # The hit scenarios' load generator (a C client); without it they fall back to autocannon.
+  packages+=(wrk)
+fi
 echo "apt-get install ${packages[*]}"
 apt-get install -y -qq --no-install-recommends "${packages[@]}"
 
@@ -63,4 +69,4 @@ for service in "${services[@]}"; do
   echo "disabled the $service service (not started)"
 done
 
-echo "installed ${packages[*]}: $(command -v nginx || echo /usr/sbin/nginx), $(command -v varnishd || echo /usr/sbin/varnishd)"
+echo "installed ${packages[*]}: $(command -v nginx || echo /usr/sbin/nginx), $(command -v varnishd || echo /usr/sbin/varnishd), $(command -v wrk || echo wrk)"

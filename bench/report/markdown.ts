@@ -48,7 +48,8 @@ export function hostLine(report: BenchReport): string {
   const { host, settings } = report;
   const pinning = host.pinned ? 'load generator pinned to core 0, servers to core 1' : 'processes not pinned (taskset not found)';
   const scenarios = settings.scenarios.length ? settings.scenarios.join(', ') : 'none';
-  return `Node ${host.node} on ${host.platform}, ${fixed(host.cpus)} CPUs, ${pinning}; scenarios: ${scenarios}.`;
+  const client = settings.hitClient ? `; hit scenarios loaded with ${oneLine(settings.hitClient)}` : '';
+  return `Node ${host.node} on ${host.platform}, ${fixed(host.cpus)} CPUs, ${pinning}; scenarios: ${scenarios}${client}.`;
 }
 
 export const QUICK_WARNING = 'Quick mode: these are smoke-run figures that only show each scenario works; they are not meant to be read.';

@@ -11,3 +11,6 @@ import { slowReaders } from './slow-readers.js';
 import { stampede } from './stampede.js';
 
 export const SCENARIOS: Scenario[] = [hitSmall, hitLarge, miss, mixed, stampede, purgePropagation, redisOutage, partition, originOutage, slowReaders];
+
+/** The scenarios that load with wrk when it is installed. */
+export const HIT_SCENARIOS: readonly string[] = [hitSmall.name, hitLarge.name];

@@ -51,6 +51,7 @@ async function runStampede(ctx: ScenarioContext): Promise<ScenarioResult> {
   const fewest = Math.min(...cdn.map((r) => r.originFetches));
   goals.push(judge(`origin fetches per stampede of ${requests} (worst of ${rounds} rounds)`, worst, 1, { atLeast: false, detail: `fewest ${fewest}` }));
   goals.push(judge('requests answered 200 in every stampede', Math.min(...cdn.map((r) => r.ok / requests)), 1, { atLeast: true, detail: `${cdn.reduce((n, r) => n + r.ok, 0)} of ${requests * cdn.length}` }));
+  goals.push(waiterP99VsVarnish(results, rounds, set.skipped));
   if (requests !== 1000) goals.push({ goal: 'a stampede of 1000 requests makes exactly one origin fetch', threshold: '= 1', measured: '-', status: 'skipped', note: `quick mode sends ${requests}` });
   return {
     scenario: 'stampede',
@@ -72,6 +73,18 @@ async function runStampede(ctx: ScenarioContext): Promise<ScenarioResult> {
     notes: [...set.skipped],
     durationS: (Date.now() - began) / 1000,
   };
+}
+
+/** mini-cdn's p99 over Varnish's in the same round, the worst round judged: it must be ≤ 1 in every round. */
+function waiterP99VsVarnish(results: Round[], rounds: number, skipped: string[]): GoalResult {
+  const ratios: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const cdn = results.find((r) => r.target === 'mini-cdn' && r.round === round);
+    const varnish = results.find((r) => r.target === 'varnish' && r.round === round);
+    if (cdn && varnish && varnish.p99Ms > 0) ratios.push(cdn.p99Ms / varnish.p99Ms);
+  }
+  const why = skipped.find((s) => s.startsWith('varnishd')) ?? 'Varnish did not run';
+  return judge(`stampede waiter p99 vs Varnish, worst of ${rounds} rounds`, ratios.length === rounds ? Math.max(...ratios) : undefined, 1, { atLeast: false, detail: `per round ${ratios.map((r) => fixed(r)).join(', ')}`, why });
 }
 
 /** Sends `count` requests at once on `count` connections; their outcomes and latencies. */

@@ -62,6 +62,13 @@ test('bench --quick: the load scenarios (hits, misses, mixed) run and report', a
   assert.match(stderr, /== hit-small/, 'progress lines on stderr');
   const hit = report.scenarios.find((s) => s.scenario === 'hit-small');
   assert.ok(hit?.rows.some((r) => r['target'] === 'mini-cdn'), 'mini-cdn measured');
+  assert.ok(hit?.rows.some((r) => r['target'] === 'mini-cdn +log'), 'mini-cdn as shipped (access log on) measured');
+  // wrk where installed, autocannon otherwise: either way the report and stderr say which.
+  assert.match(report.settings.hitClient ?? '', /^(wrk \S+|autocannon) \(/);
+  assert.match(stderr, /hit scenarios load with (wrk|autocannon)/);
+  assert.notEqual(goal(report, 'hit-small', /as shipped \(log on\) vs bare node @200/), 'skipped');
+  assert.notEqual(goal(report, 'hit-large', /CPU per hit as shipped/), 'skipped');
+  goal(report, 'miss', /CPU per miss vs nginx, sequential/);
   assert.ok(hit?.rows.some((r) => r['target'] === 'bare node'), 'the bare Node ceiling measured in the same run');
   // nginx and Varnish: measured when installed, else a clear line says why not.
   for (const name of ['nginx', 'varnishd']) {
@@ -78,6 +85,7 @@ test('bench --quick: stampede, purges and outages keep their guarantees', async 
   const report = checkReports(dir, scenarios);
   assert.equal(goal(report, 'stampede', /origin fetches per stampede/), 'met');
   assert.equal(goal(report, 'stampede', /answered 200/), 'met');
+  goal(report, 'stampede', /waiter p99 vs Varnish/);
   assert.equal(goal(report, 'purge-propagation', /incomplete receipts/), 'met');
   assert.equal(goal(report, 'redis-outage', /purges lost/), 'met');
   assert.equal(goal(report, 'redis-outage', /gave up/), 'met');

@@ -47,6 +47,14 @@ test('nginx config: every absolute path is inside the dir', () => {
   for (const p of paths) assert.ok(p.startsWith(`${dir}/`), `${p} is outside ${dir}`);
 });
 
+test('nginx config as shipped: an unbuffered combined access log in the dir, and no "access_log off"', () => {
+  const logging = nginxConfig({ dir, port: 18080, origin: '127.0.0.1:18081', accessLog: true });
+  assert.match(logging, new RegExp(`^\\s*access_log ${dir}/access\\.log combined;$`, 'm'));
+  assert.doesNotMatch(logging, /access_log off/);
+  assert.doesNotMatch(logging, /buffer=|flush=/, 'unbuffered, as Debian ships it');
+  assert.equal(logging.replace(/^.*access_log.*$/m, ''), conf.replace(/^.*access_log.*$/m, ''), 'the rest of the config is the same');
+});
+
 test('nginx config: cacheBytes sets max_size', () => {
   assert.match(nginxConfig({ dir, port: 1, origin: 'h:2', cacheBytes: 1_048_576 }), /max_size=1048576\b/);
 });
