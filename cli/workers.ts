@@ -12,7 +12,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { MiniCdnError } from '../common/errors.js';
+import { listenFailed, MiniCdnError } from '../common/errors.js';
 
 // Not MINI_CDN_*: those are config overrides.
 const ENV_INDEX = 'MCDN_WORKER_INDEX';
@@ -94,7 +94,7 @@ export interface PrimaryPlan {
   baseId: string;
   /** The workers' grace for requests in flight; the primary waits that long plus a margin, then kills. */
   graceMs: number;
-  /** True with --config: SIGHUP is forwarded (each worker reloads); without it SIGHUP is ignored. */
+  /** True with --config: SIGHUP is forwarded (each worker reloads); without it there is nothing to reload (logged). */
   reloadable: boolean;
   logger: Logger;
   print(line: string): Promise<void>;
@@ -104,7 +104,7 @@ export interface PrimaryPlan {
 async function freePort(host: string): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenFailed('workers primary', host, 0, err)));
     server.listen(0, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
@@ -157,7 +157,7 @@ export async function runPrimary(plan: PrimaryPlan): Promise<number> {
       ready.delete(index);
       if (stopping) return;
       if (!started) {
-        onStartupFailure(new MiniCdnError('MCDN_LISTEN_FAILED', `worker ${idOf(index)} exited during startup (code ${code}, signal ${signal})`));
+        onStartupFailure(new MiniCdnError('MCDN_LISTEN_FAILED', `worker ${idOf(index)} exited during startup, before listening on ${plan.host}:${port}${adminPort === undefined ? '' : ` (admin ${plan.adminHost}:${adminPort})`} (code ${code}, signal ${signal}; its own error is above)`));
         return;
       }
       // A worker that dies at once again and again would spin: wait a second before such a restart.
@@ -174,7 +174,7 @@ export async function runPrimary(plan: PrimaryPlan): Promise<number> {
   const onStop = (): void => signalled();
   const onHup = (): void => {
     if (!plan.reloadable) {
-      logger.warn('SIGHUP ignored: no --config file to reload');
+      logger.info('SIGHUP: nothing to reload (no --config file; flags and environment are read at start)');
       return;
     }
     // Only to workers that listen: before that a worker has no SIGHUP handler, and SIGHUP would end it.
