@@ -154,6 +154,8 @@ export async function runEdge(args: string[]): Promise<number> {
     // Nothing may keep the process alive after a failed start (the bus, the origin pool).
     await admin?.close();
     await edge.close();
+    // A worker's IPC channel would keep it alive, and the primary would wait for it forever.
+    if (role) leaveCluster();
     throw err;
   }
   const mode = settings.proxy.consistency?.mode ?? 'ttl';
