@@ -102,7 +102,7 @@ export async function runEdge(args: string[]): Promise<number> {
   // With --workers N > 1 this process is the cluster primary; its workers run the code below.
   const role = workerRole();
   if (!role) {
-    const count = workerCount(undefined, settings.workers);
+    const count = workerCount(settings.workers);
     if (count > 1) {
       if (!settings.redisUrl) throw new MiniCdnError('MCDN_USAGE', '--workers > 1 needs a Redis bus (--redis URL or bus.redisUrl)');
       logger.setBindings({ edge: id ?? null, role: 'primary' });

@@ -35,13 +35,9 @@ export interface WorkerRole {
 type ToPrimary = { mcdn: 'listening'; line: string };
 type ToWorker = { mcdn: 'open' };
 
-/** --workers / `workers:` as a number of processes: a positive integer, or auto (one per CPU). */
-export function workerCount(flag: string | undefined, configured: number | 'auto'): number {
-  const value = flag ?? configured;
-  if (value === 'auto') return os.availableParallelism();
-  if (typeof value === 'number') return value;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new MiniCdnError('MCDN_USAGE', `--workers takes a positive whole number or auto, got '${value}'`);
-  return Number(value);
+/** `workers` (the key --workers sets, validated by the schema) as a number of processes: auto is one per CPU. */
+export function workerCount(configured: number | 'auto'): number {
+  return configured === 'auto' ? os.availableParallelism() : configured;
 }
 
 /** This process's role when it is a worker forked by runPrimary; undefined otherwise. */
