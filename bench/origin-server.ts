@@ -73,6 +73,8 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://origin');
   if (url.pathname === '/__stats') return json(res, 200, { requests, notModified, ...(url.searchParams.has('paths') ? { paths: Object.fromEntries(counts) } : {}) });
   if (url.pathname === '/__count') return json(res, 200, { path: url.searchParams.get('path'), requests: counts.get(url.searchParams.get('path') ?? '') ?? 0 });
+  // The edges' active health checks: answered, and not counted as the workload's requests.
+  if (url.pathname === '/healthz') return json(res, 200, { ok: true });
   if (url.pathname === '/__reset' && req.method === 'POST') {
     requests = 0;
     notModified = 0;

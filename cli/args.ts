@@ -11,16 +11,6 @@ export function intFlag(value: string | undefined, name: string, fallback: numbe
   return Number(value);
 }
 
-export function httpUrlFlag(value: string, name: string): string {
-  try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:') throw new Error('only http: URLs');
-  } catch (err) {
-    throw new MiniCdnError('MCDN_USAGE', `--${name} must be an http:// URL (${(err as Error).message})`);
-  }
-  return value;
-}
-
 /** --redis / MINI_CDN_REDIS_URL: redis://, rediss://, or redis-sentinel://host:port[,host:port...]/NAME for Sentinel. */
 export function redisUrlFlag(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;

@@ -79,3 +79,31 @@ export function busTimingFrom(config: Config): BusTiming {
   const { streamMaxLength, leaseRenewMs, leaseMs, leaseMarginMs, commandTimeoutMs } = config.bus;
   return { streamMaxLength, leaseRenewMs, leaseMs, leaseMarginMs, commandTimeoutMs };
 }
+
+/** A URL with its password (and user) replaced: a Redis password must not reach a terminal or a log. */
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = u.username ? '(hidden)' : '';
+    u.password = u.password ? '(hidden)' : '';
+    return u.toString();
+  } catch {
+    return '(hidden)';
+  }
+}
+
+/** The config as `edge --print-config` shows it: every key, secrets and tokens hidden. */
+export function printableConfig(config: Config): unknown {
+  const hidden = (value: string | null): string | null => (value === null ? null : '(hidden)');
+  return {
+    ...config,
+    bus: {
+      ...config.bus,
+      redisUrl: config.bus.redisUrl === null ? null : withoutCredentials(config.bus.redisUrl),
+      secret: hidden(config.bus.secret),
+      previousSecret: hidden(config.bus.previousSecret),
+    },
+    admin: { ...config.admin, token: hidden(config.admin.token) },
+  };
+}

@@ -8,11 +8,14 @@ const HELP = `mini-cdn: a caching HTTP reverse proxy and mini CDN
 Usage:
   mini-cdn demo   [--port N] [--redis URL | --no-redis]
                   origin, a shield and two edges on one bus; prints URLs and curl lines
-  mini-cdn edge   --config FILE [--watch] [--port N] [--host H] [--id ID]      (SIGHUP reloads FILE)
-  mini-cdn edge   --origin URL [--port N] [--host H] [--redis URL] [--id ID]
+  mini-cdn edge   --config FILE [--watch] [--port N] [--host H] [--id ID] [FLAGS]  (SIGHUP reloads FILE)
+  mini-cdn edge   --origin URL... [--port N] [--host H] [--redis URL] [--id ID]
                   [--admin-port N --admin-token T] [--mode ttl|callback|validate] [--edge-ttl-ms N]
                   [--max-bytes N] [--max-object-bytes N] [--no-access-log]
                   [--workers N|auto]   N > 1: N processes on one port (needs a Redis bus)
+                  [--print-config]     print the resolved config as JSON (secrets hidden), exit 0
+                  Each flag sets one config key: defaults, then FILE, then MINI_CDN_*, then flags.
+                  Beside --config a flag may not contradict FILE (--port, --host, --id may).
   mini-cdn origin [--port N] [--host H] [--redis URL]   the demo origin (publishes its changes)
   mini-cdn purge  (--url U | --prefix P | --tag T | --all)... [--soft] [--wait MS] [--redis URL]
   mini-cdn edges  [--redis URL]                          live edges from the registry
@@ -23,7 +26,8 @@ Usage:
 
 --redis URL: redis://host:port (or rediss://), or Redis Sentinel: redis-sentinel://host:port,host:port/MASTER.
 
-Environment: MINI_CDN_REDIS_URL (the same forms), MINI_CDN_BUS_SECRET (+ _KEY_ID, _PREVIOUS_SECRET, _PREVIOUS_KEY_ID),
+Environment: every config key as MINI_CDN_<PATH> (MINI_CDN_CACHE__MAX_BYTES), with or without
+--config; MINI_CDN_REDIS_URL (the same forms as --redis), MINI_CDN_BUS_SECRET (+ _KEY_ID, _PREVIOUS_SECRET, _PREVIOUS_KEY_ID),
 MINI_CDN_ADMIN_TOKEN, MINI_CDN_BUS_NAMESPACE. With Redis, MINI_CDN_BUS_SECRET (16+ characters, the
 same on every node) is required; admin tokens are 16+ characters.
 `;

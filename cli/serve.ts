@@ -17,18 +17,18 @@ import { createEdgeNode } from '../edge/edge-node.js';
 import type { EdgeNode } from '../edge/edge-node.js';
 import { createDemoOrigin } from '../origin/demo-origin.js';
 import { createPublisher, publishChanges } from '../origin/publisher.js';
-import type { ConsistencyMode, ProxyOptions } from '../proxy/server/options.js';
+import type { ProxyOptions } from '../proxy/server/options.js';
 import { accessLine } from '../proxy/server/access-log.js';
 import type { AccessRecord } from '../proxy/server/access-log.js';
-import { loadConfigFile } from '../config/load.js';
-import type { Config } from '../config/load.js';
+import { resolveConfig } from '../config/load.js';
+import type { Config, ConfigOverride } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
-import { adminTokenFlag, httpUrlFlag, intFlag, randomSecret, redisUrlFlag, signingFromEnv, untilSignal } from './args.js';
-import { busTimingFrom, proxyOptionsFrom, redisUrlFrom, signingFrom } from './from-config.js';
+import { intFlag, randomSecret, redisUrlFlag, signingFromEnv, untilSignal } from './args.js';
+import { edgeParseOptions, flagOf, overridesFromFlags } from './edge-flags.js';
+import { busTimingFrom, printableConfig, proxyOptionsFrom, redisUrlFrom, signingFrom } from './from-config.js';
 import type { BusTiming } from './from-config.js';
 import { announceListening, ignoreRepeatedStopSignals, leaveCluster, runPrimary, workerCount, workerRole } from './workers.js';
 
-const MODES: readonly ConsistencyMode[] = ['ttl', 'callback', 'validate'];
 /** The Host the demo's edges send to their shield, as one site served by both. */
 const DEMO_SITE = 'demo.mini-cdn.test';
 
@@ -84,47 +84,38 @@ function holdUntilOpen(write: (record: AccessRecord) => void, max = 1000): { pus
 }
 
 export async function runEdge(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      watch: { type: 'boolean' },
-      origin: { type: 'string', multiple: true },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      redis: { type: 'string' },
-      id: { type: 'string' },
-      'admin-port': { type: 'string' },
-      'admin-token': { type: 'string' },
-      mode: { type: 'string' },
-      'edge-ttl-ms': { type: 'string' },
-      'max-bytes': { type: 'string' },
-      'max-object-bytes': { type: 'string' },
-      'no-access-log': { type: 'boolean' },
-      workers: { type: 'string' },
-    },
-  });
-  const settings = values.config !== undefined ? await settingsFromFile(values.config) : settingsFromFlags(values);
-  // --port, --host and --id also apply on top of a config file (handy for several edges of one config).
-  const port = values.port !== undefined ? intFlag(values.port, 'port', 0) : settings.port;
-  const host = values.host ?? settings.host;
+  const { values } = parseArgs({ args, options: edgeParseOptions() });
+  const flags = values as Record<string, string | boolean | string[] | undefined>;
+  const file = typeof flags['config'] === 'string' ? flags['config'] : undefined;
+  const id = typeof flags['id'] === 'string' ? flags['id'] : undefined;
+  if (flags['watch'] === true && file === undefined) throw new MiniCdnError('MCDN_USAGE', '--watch needs --config FILE (there is nothing else to watch)');
+  if (file === undefined && flags['origin'] === undefined && !originsFromEnv(process.env)) throw new MiniCdnError('MCDN_USAGE', 'edge needs --origin URL (or --config FILE)');
+  // One config for every way of starting: defaults ← file ← environment ← flags (a flag against the file is refused).
+  const overrides = overridesFromFlags(flags);
+  const config = await resolveConfig({ file, overrides, flagOf });
+  if (flags['print-config'] === true) {
+    await printLine(JSON.stringify(printableConfig(config), null, 2));
+    return 0;
+  }
+  const settings = settingsFrom(config);
+  const { port, host } = settings;
   const logger = pino({ level: settings.logLevel });
   // With --workers N > 1 this process is the cluster primary; its workers run the code below.
   const role = workerRole();
   if (!role) {
-    const count = workerCount(values.workers, settings.workers);
+    const count = workerCount(settings.workers);
     if (count > 1) {
       if (!settings.redisUrl) throw new MiniCdnError('MCDN_USAGE', '--workers > 1 needs a Redis bus (--redis URL, bus.redisUrl or bus.sentinels)');
-      logger.setBindings({ edge: values.id ?? null, role: 'primary' });
+      logger.setBindings({ edge: id ?? null, role: 'primary' });
       return runPrimary({
         count,
         port,
         host,
         adminPort: settings.adminPort !== undefined && settings.adminToken ? settings.adminPort : undefined,
         adminHost: settings.adminHost,
-        baseId: values.id ?? `edge-${randomBytes(4).toString('hex')}`,
+        baseId: id ?? `edge-${randomBytes(4).toString('hex')}`,
         graceMs: settings.graceMs,
-        reloadable: values.config !== undefined,
+        reloadable: file !== undefined,
         logger,
         print: printLine,
       });
@@ -139,7 +130,7 @@ export async function runEdge(args: string[]): Promise<number> {
   const withAdmin = settings.adminPort !== undefined && !!settings.adminToken && (!role || role.index === 1);
   const adminPort = role ? role.adminPort : settings.adminPort;
   const edge = createEdgeNode({
-    id: role ? `${role.baseId}-w${role.index}` : values.id,
+    id: role ? `${role.baseId}-w${role.index}` : id,
     proxy: settings.proxy,
     bus: busFor(settings.redisUrl, settings.signing, settings.namespace, settings.streamMaxLength, settings.busTiming),
     signing: settings.signing,
@@ -147,21 +138,32 @@ export async function runEdge(args: string[]): Promise<number> {
     metrics: withAdmin,
     ...(settings.accessLog ? { onResponse: access.push } : {}),
     onUnsafePublishFailure: (err, urls) => logger.warn({ err, urls }, 'unsafe-request invalidation not published to the other edges'),
+    onResync: (reason) => logger.warn({ reason }, 'invalidation bus resync: every stored copy is revalidated before its next use'),
   });
   logger.setBindings({ edge: edge.id });
-  const url = await edge.start(role ? role.port : port, host);
   let admin: AdminServer | undefined;
   let adminUrl = '';
-  if (withAdmin && adminPort !== undefined && settings.adminToken) {
-    admin = createAdminServer(edge, { token: settings.adminToken });
-    adminUrl = await admin.listen(adminPort, settings.adminHost);
+  let url: string;
+  try {
+    url = await edge.start(role ? role.port : port, host);
+    if (withAdmin && adminPort !== undefined && settings.adminToken) {
+      admin = createAdminServer(edge, { token: settings.adminToken });
+      adminUrl = await admin.listen(adminPort, settings.adminHost);
+    }
+  } catch (err) {
+    // Nothing may keep the process alive after a failed start (the bus, the origin pool).
+    await admin?.close();
+    await edge.close();
+    // A worker's IPC channel would keep it alive, and the primary would wait for it forever.
+    if (role) leaveCluster();
+    throw err;
   }
   const mode = settings.proxy.consistency?.mode ?? 'ttl';
   // A worker does not print: the primary prints worker 1's line (with the edge's base id) once every worker listens.
   await (role ? announceListening : printLine)(`mini-cdn edge ${role ? role.baseId : edge.id} listening on ${url}, origin ${settings.proxy.origin}, bus ${settings.redisUrl ?? 'in-process'}, mode ${mode}${admin ? `, admin ${adminUrl}` : ''}`);
   logger.info({ url, origin: settings.proxy.origin, bus: settings.redisUrl ?? 'in-process', mode, admin: admin ? adminUrl : null, accessLog: settings.accessLog }, 'edge started');
   access.open();
-  const stopReloads = values.config !== undefined ? reloadOn(values.config, values.watch === true, edge, logger, settings) : () => undefined;
+  const stopReloads = reloadOn({ file, overrides, watch: flags['watch'] === true }, edge, logger, settings);
   await stopped;
   logger.info('shutting down');
   stopReloads();
@@ -173,12 +175,17 @@ export async function runEdge(args: string[]): Promise<number> {
   return 0;
 }
 
+/** MINI_CDN_ORIGINS or MINI_CDN_ORIGINS__0__URL...: the origins come from the environment. */
+function originsFromEnv(env: NodeJS.ProcessEnv): boolean {
+  return Object.keys(env).some((name) => (name === 'MINI_CDN_ORIGINS' || name.startsWith('MINI_CDN_ORIGINS__')) && env[name] !== undefined && env[name] !== '');
+}
+
 interface EdgeSettings {
   proxy: Partial<ProxyOptions> & { origin: string };
   port: number;
   host: string;
   redisUrl: string | undefined;
-  namespace: string | undefined;
+  namespace: string;
   /** Bound of the Redis replay stream (bus.streamMaxLength). */
   streamMaxLength: number;
   /** Leases, margin, command timeout (defaults without a config file). */
@@ -189,16 +196,15 @@ interface EdgeSettings {
   adminToken: string | undefined;
   logLevel: Config['logging']['level'];
   accessLog: boolean;
-  /** The file's config as loaded at start, when the edge runs from a file (a reload compares with it). */
-  config?: Config;
+  /** The config as resolved at start (a reload compares with it). */
+  config: Config;
   /** How long requests in flight may finish on SIGTERM. */
   graceMs: number;
   /** Worker processes (cluster); 1 is a single process. */
   workers: number | 'auto';
 }
 
-async function settingsFromFile(file: string): Promise<EdgeSettings> {
-  const config = await loadConfigFile(file);
+function settingsFrom(config: Config): EdgeSettings {
   return {
     proxy: proxyOptionsFrom(config),
     port: config.listen.port,
@@ -219,53 +225,25 @@ async function settingsFromFile(file: string): Promise<EdgeSettings> {
   };
 }
 
-function settingsFromFlags(values: Record<string, string | boolean | string[] | undefined>): EdgeSettings {
-  const flag = (name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
-  const [origin] = (values['origin'] as string[] | undefined) ?? [];
-  if (!origin) throw new MiniCdnError('MCDN_USAGE', 'edge needs --origin URL (or --config FILE)');
-  httpUrlFlag(origin, 'origin');
-  const mode = (flag('mode') ?? 'ttl') as ConsistencyMode;
-  if (!MODES.includes(mode)) throw new MiniCdnError('MCDN_USAGE', `--mode must be one of ${MODES.join(', ')}`);
-  const adminToken = flag('admin-token') !== undefined ? adminTokenFlag(flag('admin-token'), '--admin-token') : adminTokenFlag(process.env['MINI_CDN_ADMIN_TOKEN'], 'MINI_CDN_ADMIN_TOKEN');
-  if (flag('admin-port') !== undefined && !adminToken) throw new MiniCdnError('MCDN_USAGE', '--admin-port needs --admin-token (or MINI_CDN_ADMIN_TOKEN)');
-  const redisUrl = redisUrlFlag(flag('redis') ?? process.env['MINI_CDN_REDIS_URL']);
-  const maxBytes = flag('max-bytes') ? intFlag(flag('max-bytes'), 'max-bytes', 1) : undefined;
-  const maxObjectBytes = flag('max-object-bytes') ? intFlag(flag('max-object-bytes'), 'max-object-bytes', 1) : undefined;
-  if (maxBytes === 0 || maxObjectBytes === 0) throw new MiniCdnError('MCDN_USAGE', '--max-bytes and --max-object-bytes must be at least 1');
-  if (maxBytes !== undefined && maxObjectBytes !== undefined && maxObjectBytes > maxBytes) throw new MiniCdnError('MCDN_USAGE', `--max-object-bytes (${maxObjectBytes}) must not exceed --max-bytes (${maxBytes})`);
-  return {
-    proxy: {
-      origin,
-      consistency: { mode, edgeTtlMs: intFlag(flag('edge-ttl-ms'), 'edge-ttl-ms', 3_600_000) },
-      ...(maxBytes !== undefined ? { maxBytes } : {}),
-      ...(maxObjectBytes !== undefined ? { maxObjectBytes } : {}),
-    },
-    port: 8000,
-    host: '127.0.0.1',
-    redisUrl,
-    namespace: undefined,
-    streamMaxLength: DEFAULT_BUS_OPTIONS.streamMaxLength,
-    busTiming: {},
-    signing: signingFromEnv(process.env, redisUrl !== undefined),
-    adminPort: flag('admin-port') !== undefined ? intFlag(flag('admin-port'), 'admin-port', 0) : undefined,
-    adminHost: flag('host') ?? '127.0.0.1',
-    adminToken,
-    logLevel: 'info',
-    accessLog: values['no-access-log'] !== true,
-    graceMs: 10_000,
-    workers: 1,
-  };
-}
-
-/**
- * Reloads the config on SIGHUP (and on file change with --watch). A valid new config takes effect
- * at once for what is read per request (and the log level); an invalid one is refused, its
- * problems logged, and the running config kept.
- */
 /** Parts of the config a running process cannot take over: the socket, the bus, the admin API, the process layout. */
 const PROCESS_SETTINGS = ['listen', 'bus', 'admin', 'workers'] as const;
 
-function reloadOn(file: string, watch: boolean, edge: EdgeNode, logger: Logger, started: EdgeSettings): () => void {
+interface ReloadSources {
+  /** The --config file; without one there is nothing to reload (flags and environment are read at start). */
+  file: string | undefined;
+  /** The flags, laid over the file again at each reload. */
+  overrides: readonly ConfigOverride[];
+  watch: boolean;
+}
+
+/**
+ * Reloads the config on SIGHUP (and on file change with --watch): the file again, the environment
+ * and the flags over it. A valid new config takes effect at once for what is read per request (and
+ * the log level); an invalid one is refused, its problems logged, and the running config kept.
+ * Without a file SIGHUP only says so: it never ends the process.
+ */
+function reloadOn(sources: ReloadSources, edge: EdgeNode, logger: Logger, started: EdgeSettings): () => void {
+  const { file, overrides } = sources;
   const { accessLog, config: running } = started;
   const apply = (result: { ok: true; config: Config } | { ok: false; error: Error }): void => {
     if (!result.ok) {
@@ -275,19 +253,23 @@ function reloadOn(file: string, watch: boolean, edge: EdgeNode, logger: Logger, 
     const needRestart = edge.proxy.reconfigure(proxyOptionsFrom(result.config));
     if (result.config.logging.accessLog !== accessLog) needRestart.push('logging.accessLog');
     for (const name of PROCESS_SETTINGS) {
-      if (running && JSON.stringify(running[name]) !== JSON.stringify(result.config[name])) needRestart.push(name);
+      if (JSON.stringify(running[name]) !== JSON.stringify(result.config[name])) needRestart.push(name);
     }
     logger.level = result.config.logging.level;
     logger.info({ file, needRestart }, `config reloaded from ${file}${needRestart.length ? `; these settings take effect after a restart: ${needRestart.join(', ')}` : ''}`);
   };
   const onHup = (): void => {
-    loadConfigFile(file).then(
+    if (file === undefined) {
+      logger.info('SIGHUP: nothing to reload (no --config file; flags and environment are read at start)');
+      return;
+    }
+    resolveConfig({ file, overrides }).then(
       (config) => apply({ ok: true, config }),
       (error: Error) => apply({ ok: false, error }),
     );
   };
   process.on('SIGHUP', onHup);
-  const stopWatching = watch ? watchConfig(file, (result) => apply(result.ok ? result : { ok: false, error: result.error })) : () => undefined;
+  const stopWatching = sources.watch && file !== undefined ? watchConfig(file, (result) => apply(result.ok ? result : { ok: false, error: result.error }), { overrides }) : () => undefined;
   return () => {
     process.off('SIGHUP', onHup);
     stopWatching();

@@ -12,7 +12,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { MiniCdnError } from '../common/errors.js';
+import { listenFailed, MiniCdnError } from '../common/errors.js';
 
 // Not MINI_CDN_*: those are config overrides.
 const ENV_INDEX = 'MCDN_WORKER_INDEX';
@@ -35,13 +35,9 @@ export interface WorkerRole {
 type ToPrimary = { mcdn: 'listening'; line: string };
 type ToWorker = { mcdn: 'open' };
 
-/** --workers / `workers:` as a number of processes: a positive integer, or auto (one per CPU). */
-export function workerCount(flag: string | undefined, configured: number | 'auto'): number {
-  const value = flag ?? configured;
-  if (value === 'auto') return os.availableParallelism();
-  if (typeof value === 'number') return value;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new MiniCdnError('MCDN_USAGE', `--workers takes a positive whole number or auto, got '${value}'`);
-  return Number(value);
+/** `workers` (the key --workers sets, validated by the schema) as a number of processes: auto is one per CPU. */
+export function workerCount(configured: number | 'auto'): number {
+  return configured === 'auto' ? os.availableParallelism() : configured;
 }
 
 /** This process's role when it is a worker forked by runPrimary; undefined otherwise. */
@@ -94,7 +90,7 @@ export interface PrimaryPlan {
   baseId: string;
   /** The workers' grace for requests in flight; the primary waits that long plus a margin, then kills. */
   graceMs: number;
-  /** True with --config: SIGHUP is forwarded (each worker reloads); without it SIGHUP is ignored. */
+  /** True with --config: SIGHUP is forwarded (each worker reloads); without it there is nothing to reload (logged). */
   reloadable: boolean;
   logger: Logger;
   print(line: string): Promise<void>;
@@ -104,7 +100,7 @@ export interface PrimaryPlan {
 async function freePort(host: string): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenFailed('workers primary', host, 0, err)));
     server.listen(0, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
@@ -157,7 +153,7 @@ export async function runPrimary(plan: PrimaryPlan): Promise<number> {
       ready.delete(index);
       if (stopping) return;
       if (!started) {
-        onStartupFailure(new MiniCdnError('MCDN_LISTEN_FAILED', `worker ${idOf(index)} exited during startup (code ${code}, signal ${signal})`));
+        onStartupFailure(new MiniCdnError('MCDN_LISTEN_FAILED', `worker ${idOf(index)} exited during startup, before listening on ${plan.host}:${port}${adminPort === undefined ? '' : ` (admin ${plan.adminHost}:${adminPort})`} (code ${code}, signal ${signal}; its own error is above)`));
         return;
       }
       // A worker that dies at once again and again would spin: wait a second before such a restart.
@@ -174,7 +170,7 @@ export async function runPrimary(plan: PrimaryPlan): Promise<number> {
   const onStop = (): void => signalled();
   const onHup = (): void => {
     if (!plan.reloadable) {
-      logger.warn('SIGHUP ignored: no --config file to reload');
+      logger.info('SIGHUP: nothing to reload (no --config file; flags and environment are read at start)');
       return;
     }
     // Only to workers that listen: before that a worker has no SIGHUP handler, and SIGHUP would end it.

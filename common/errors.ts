@@ -40,3 +40,12 @@ export class MiniCdnError extends Error {
     this.status = ERROR_CODES[code].status;
   }
 }
+
+/**
+ * A server's failed listen as MCDN_LISTEN_FAILED naming the address, e.g. "edge cannot listen on
+ * 127.0.0.1:8000: EADDRINUSE (listen EADDRINUSE: address already in use 127.0.0.1:8000)".
+ */
+export function listenFailed(server: string, host: string, port: number, err: Error): MiniCdnError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new MiniCdnError('MCDN_LISTEN_FAILED', `${server} cannot listen on ${host}:${port}: ${code ? `${code} (${err.message})` : err.message}`, { cause: err });
+}

@@ -64,7 +64,8 @@ function isContainer(value: unknown): value is Container {
   return typeof value === 'object' && value !== null;
 }
 
-function setAt(root: Record<string, unknown>, path: ConfigPath, value: unknown): void {
+/** Sets `value` at `path` in `root`, making the objects and arrays on the way. */
+export function setAt(root: Record<string, unknown>, path: ConfigPath, value: unknown): void {
   let at: Container = root;
   for (let i = 0; i < path.length - 1; i++) {
     const key = path[i] as string | number;
@@ -75,6 +76,13 @@ function setAt(root: Record<string, unknown>, path: ConfigPath, value: unknown):
     at = (at as Record<string | number, unknown>)[key] as Container;
   }
   (at as Record<string | number, unknown>)[path[path.length - 1] as string | number] = value;
+}
+
+/** The variable that sets the key at `path`: its short name when it has one, else MINI_CDN_<PATH>. */
+export function envNameOf(path: ConfigPath): string {
+  const short = Object.entries(SHORT_ENV_NAMES).find(([, at]) => at.length === path.length && at.every((p, i) => p === path[i]));
+  if (short) return short[0];
+  return ENV_PREFIX + path.map((p) => (typeof p === 'number' ? String(p) : upperSnake(p))).join('__');
 }
 
 /** Applies every MINI_CDN_ variable of `env` over `value` (a parsed config file, or {}). */

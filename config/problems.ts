@@ -5,7 +5,10 @@ import { MiniCdnError } from '../common/errors.js';
 import { formatPath, keysAt, suggest, type ConfigPath } from './shape.js';
 
 export interface ConfigProblem {
-  /** Where in the config: "origins[0].url", "cache.maxBytes"; "" is the whole document; "env:MINI_CDN_..." an environment variable. */
+  /**
+   * Where in the config: "origins[0].url", "cache.maxBytes"; "" is the whole document;
+   * "env:MINI_CDN_..." an environment variable; "--max-bytes" a command-line flag.
+   */
   path: string;
   message: string;
   line?: number;
@@ -14,7 +17,7 @@ export interface ConfigProblem {
 
 /** One line per problem: `<file>:<line>:<col> <path>: <message>`. */
 export function formatProblem(source: string, problem: ConfigProblem): string {
-  if (problem.path.startsWith('env:')) return `${problem.path}: ${problem.message}`;
+  if (problem.path.startsWith('env:') || problem.path.startsWith('--')) return `${problem.path}: ${problem.message}`;
   const at = problem.line !== undefined ? `${source}:${problem.line}:${problem.column ?? 1}` : source;
   return `${at} ${problem.path || '(document)'}: ${problem.message}`;
 }
@@ -24,7 +27,8 @@ export class ConfigError extends MiniCdnError {
   /** The file (or other source) the problems were found in. */
   readonly source: string;
 
-  constructor(code: 'MCDN_CONFIG_INVALID' | 'MCDN_CONFIG_UNREADABLE', source: string, problems: ConfigProblem[], options?: { cause?: unknown }) {
+  /** MCDN_USAGE: every problem comes from the command line (a flag's value, a flag against the file). */
+  constructor(code: 'MCDN_CONFIG_INVALID' | 'MCDN_CONFIG_UNREADABLE' | 'MCDN_USAGE', source: string, problems: ConfigProblem[], options?: { cause?: unknown }) {
     super(code, problems.map((p) => formatProblem(source, p)).join('\n'), options);
     this.name = 'ConfigError';
     this.source = source;
@@ -96,19 +100,27 @@ function place(issue: z.core.$ZodIssue, base: ConfigPath, out: PlacedIssue[]): v
   out.push({ path, message: message(issue) });
 }
 
-/** Zod issues as problems, each located by `locate` (a path, and the key when the key itself is wrong). */
+/**
+ * Zod issues as problems, each located by `locate` (a path, and the key when the key itself is
+ * wrong). `sourceOf` names the variable or flag that set a path: a flag's problem is placed at the
+ * flag ("--max-bytes: cache.maxBytes must be ≥ 1"). `hint` may add a note to a problem nothing
+ * located (which variable sets the key, for a node started without a file).
+ */
 export function problemsFromIssues(
   issues: readonly z.core.$ZodIssue[],
   locate: (path: ConfigPath, key?: string) => { line: number; column: number } | undefined,
-  envSource: (path: ConfigPath) => string | undefined,
+  sourceOf: (path: ConfigPath) => string | undefined,
+  hint: (path: ConfigPath) => string | undefined = () => undefined,
 ): ConfigProblem[] {
   const placed: PlacedIssue[] = [];
   for (const issue of issues) place(issue, [], placed);
   const problems = placed.map(({ path, key, message: text }): ConfigProblem => {
-    const fromEnv = envSource(path);
-    if (fromEnv) return { path: formatPath(path), message: `${text} (from ${fromEnv})` };
+    const source = sourceOf(path);
+    if (source?.startsWith('--')) return { path: source, message: `${formatPath(path)} ${text}` };
+    if (source) return { path: formatPath(path), message: `${text} (from ${source})` };
     const at = locate(key === undefined ? path : path.slice(0, -1), key);
-    return { path: formatPath(path), message: text, ...(at ? { line: at.line, column: at.column } : {}) };
+    const note = at ? undefined : hint(path);
+    return { path: formatPath(path), message: note ? `${text} (${note})` : text, ...(at ? { line: at.line, column: at.column } : {}) };
   });
   // In the order of the file; problems without a position keep theirs, after the others.
   const key = (p: ConfigProblem): number => (p.line === undefined ? Number.MAX_SAFE_INTEGER : p.line * 1e6 + (p.column ?? 0));

@@ -3,7 +3,7 @@
 // one when the new one is invalid.
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { ConfigError, loadConfigFile, type Config } from './load.js';
+import { ConfigError, resolveConfig, type Config, type ConfigOverride } from './load.js';
 
 export type ReloadResult = { ok: true; config: Config } | { ok: false; error: ConfigError };
 
@@ -12,6 +12,8 @@ export interface WatchOptions {
   debounceMs?: number;
   /** Environment laid over the file, as at startup; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The command line's values, laid over the file and the environment as at startup. */
+  overrides?: readonly ConfigOverride[];
 }
 
 /**
@@ -40,7 +42,7 @@ export function watchConfig(file: string, onChange: (result: ReloadResult) => vo
     }
     loading = true;
     try {
-      report({ ok: true, config: await loadConfigFile(path, env) });
+      report({ ok: true, config: await resolveConfig({ file: path, env, overrides: options.overrides ?? [] }) });
     } catch (err) {
       const error = err instanceof ConfigError ? err : new ConfigError('MCDN_CONFIG_UNREADABLE', path, [{ path: '', message: String(err) }], { cause: err });
       report({ ok: false, error });

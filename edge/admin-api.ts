@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { ERROR_CODES, MiniCdnError } from '../common/errors.js';
+import { ERROR_CODES, listenFailed, MiniCdnError } from '../common/errors.js';
 import type { ErrorCode } from '../common/errors.js';
 import { canonicalTarget } from '../proxy/server/canonical-target.js';
 import { publishInvalidation } from './bus/receipts.js';
@@ -86,9 +86,10 @@ export function createAdminServer(edge: EdgeNode, options: { token: string }): A
     server,
     listen(port = 0, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
-        server.once('error', reject);
+        const onError = (err: Error): void => reject(listenFailed('admin API', host, port, err));
+        server.once('error', onError);
         server.listen(port, host, () => {
-          server.off('error', reject);
+          server.off('error', onError);
           resolve(`http://${host}:${(server.address() as AddressInfo).port}`);
         });
       });

@@ -29,6 +29,8 @@ export interface EdgeOptions {
   metrics?: boolean;
   /** An unsafe request's invalidation could not be published to the other edges (logs). */
   onUnsafePublishFailure?: (err: unknown, urls: string[]) => void;
+  /** The bus lost callbacks and this edge resynced (every copy is revalidated before reuse); `reason` says why (logs). */
+  onResync?: (reason: string) => void;
 }
 
 /** How long an unsafe request's invalidation keeps retrying while the bus is unavailable. */
@@ -125,13 +127,16 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
       }
     : undefined;
   const proxy = createProxyNode(options.proxy, hooks, observe);
-  const client = proxy.engine.client;
   const metrics = options.metrics
     ? createNodeMetrics({
         engine: () => proxy.engine.stats(),
         store: () => proxy.store.stats(),
         inflight: () => proxy.engine.inflightStats(),
-        ...(client instanceof OriginPool ? { pool: () => client.stats() } : {}),
+        // The pool of now: a reload that changes the origins replaces it.
+        pool: () => {
+          const client = proxy.engine.client;
+          return client instanceof OriginPool ? client.stats() : undefined;
+        },
         bus: () => bus.stats(),
         edgeId: id,
       })
@@ -166,10 +171,11 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
       startedAtMs = Date.now();
       await bus.subscribe({
         onInvalidation: apply,
-        onResync: () => {
+        onResync: (reason) => {
           // Callbacks were lost: every copy must be revalidated before it is used again.
           resyncs++;
           proxy.engine.purge({ all: true, soft: true });
+          options.onResync?.(reason);
         },
       });
       address = await proxy.listen(port, host);

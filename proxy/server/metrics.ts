@@ -32,7 +32,8 @@ export interface BusCounts {
 export interface MetricSources {
   engine: () => EngineStats;
   store: () => StoreStats;
-  pool?: () => OriginPoolStats;
+  /** Read at each scrape (undefined: no pool now), so that a pool replaced by a reload shows. */
+  pool?: () => OriginPoolStats | undefined;
   bus?: () => BusCounts;
   /** Bytes held by fills under way and their bound. */
   inflight?: () => { usedBytes: number; limitBytes: number };
@@ -172,7 +173,7 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
           ...config,
           collect() {
             this.reset();
-            for (const o of pool().origins) this.set({ origin: o.url }, read(o));
+            for (const o of pool()?.origins ?? []) this.set({ origin: o.url }, read(o));
           },
         });
       } else {
@@ -180,7 +181,7 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
           ...config,
           collect() {
             this.reset();
-            for (const o of pool().origins) this.inc({ origin: o.url }, read(o));
+            for (const o of pool()?.origins ?? []) this.inc({ origin: o.url }, read(o));
           },
         });
       }
@@ -189,7 +190,7 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
     perOrigin('minicdn_origin_in_flight', 'Requests under way to the origin.', (o) => o.inFlight, 'gauge');
     perOrigin('minicdn_origin_attempts_total', 'Attempts sent to the origin (retries and fail-overs included).', (o) => o.requests, 'counter');
     perOrigin('minicdn_origin_failures_total', 'Connection-level failures of those attempts.', (o) => o.failures, 'counter');
-    snapshotCounter('minicdn_origin_failed_fast_total', 'Requests refused without an attempt while every origin was down (one request at a time still tries them).', () => pool().failedFast);
+    snapshotCounter('minicdn_origin_failed_fast_total', 'Requests refused without an attempt while every origin was down (one request at a time still tries them).', () => pool()?.failedFast ?? 0);
   }
 
   const bus = sources.bus;

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { MiniCdnError } from '../../common/errors.js';
+import { listenFailed, MiniCdnError } from '../../common/errors.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { VariantCache } from '../store/variant-cache.js';
 import { OriginPool } from '../upstream/origin-pool.js';
@@ -176,9 +176,10 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     },
     listen(port = 0, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
-        server.once('error', reject);
+        const onError = (err: Error): void => reject(listenFailed('proxy', host, port, err));
+        server.once('error', onError);
         server.listen(port, host, () => {
-          server.off('error', reject);
+          server.off('error', onError);
           const address = server.address() as AddressInfo;
           const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           resolve(`http://${shown}:${address.port}`);

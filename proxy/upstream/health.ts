@@ -4,8 +4,10 @@
 //   `ejectMs`. Then it is half-open: it takes one request at a time until one succeeds (back in
 //   rotation) or one fails (ejected again).
 // - active checks: a GET of a health path every `intervalMs`, on a dispatcher of its own so a
-//   check never waits in the data pool's queue and never outlives `timeoutMs`. 2xx and 3xx are a
-//   success; `unhealthyAfter` failures in a row mark the origin unhealthy, `healthyAfter`
+//   check never waits in the data pool's queue and never outlives `timeoutMs`. Any answer below
+//   500 is a success: an origin that answers 404 (no health path, as most origins) is up; a 5xx
+//   (503 while draining), a timeout or no answer is a failure. `unhealthyAfter` failures in a
+//   row mark the origin unhealthy, `healthyAfter`
 //   successes in a row bring it back. A check sends the origin's hostHeader as Host when it has
 //   one (a name-based virtual host answers it like the real requests), else the origin's authority.
 import { Agent, request } from 'undici';
@@ -174,7 +176,8 @@ export class ActiveHealthChecks {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       await res.body.dump();
-      return res.statusCode >= 200 && res.statusCode < 400;
+      // The origin answered HTTP and did not say it is failing (5xx): it is up.
+      return res.statusCode < 500;
     } catch {
       return false;
     }

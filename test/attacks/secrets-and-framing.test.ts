@@ -61,8 +61,9 @@ function configFile(name: string, yaml: string): string {
 describe('X-Mini-Cdn-Applied from clients', () => {
   test('a field forged with the public development secret turns no hit of a CLI edge into an origin request, and never reaches the origin', async () => {
     const origin = await recordingOrigin();
-    // No MINI_CDN_BUS_SECRET and no Redis: the single edge's in-process bus.
-    const edge = await startCli(['edge', '--origin', origin.url, '--port', '0', '--no-access-log'], cleanEnv(), /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    // No MINI_CDN_BUS_SECRET and no Redis: the single edge's in-process bus. No active health
+    // checks: this test counts every request the origin receives.
+    const edge = await startCli(['edge', '--origin', origin.url, '--port', '0', '--no-access-log'], cleanEnv({ MINI_CDN_HEALTH_CHECK: 'false' }), /listening on (http:\/\/127\.0\.0\.1:\d+)/);
     try {
       const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(edge.output())?.[1] ?? '';
       const forged = forgeApplied('any-epoch', 999_999, PUBLIC_DEV_SECRET);

@@ -19,6 +19,8 @@ export interface CliEdge {
 export function startCliEdge(originUrl: string, args: string[] = []): Promise<CliEdge> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('MINI_CDN_')) env[key] = value;
+  // No active health checks: the tests count every request the origin receives.
+  env['MINI_CDN_HEALTH_CHECK'] = 'false';
   const child = spawn(process.execPath, [BIN, 'edge', '--origin', originUrl, '--port', '0', '--no-access-log', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   return new Promise((resolve, reject) => {

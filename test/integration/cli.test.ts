@@ -81,11 +81,11 @@ test('mini-cdn demo prints its URLs and curl lines', async () => {
 const usageErrors: Array<{ args: string[]; says: RegExp }> = [
   { args: ['nonsense'], says: /MCDN_USAGE: unknown command/ },
   { args: ['edge'], says: /MCDN_USAGE: edge needs --origin/ },
-  { args: ['edge', '--origin', 'ftp://x'], says: /MCDN_USAGE: --origin must be an http:\/\/ URL/ },
+  { args: ['edge', '--origin', 'ftp://x'], says: /MCDN_USAGE: --origin: origins\[0\]\.url must be http:\/\/ or https:\/\// },
   { args: ['edge', '--origin', 'http://127.0.0.1:1', '--port', 'abc'], says: /MCDN_USAGE: --port takes a whole number/ },
   { args: ['origin', '--bogus'], says: /MCDN_USAGE/ },
-  { args: ['edge', '--origin', 'http://127.0.0.1:1', '--max-bytes', '1000', '--max-object-bytes', '2000'], says: /MCDN_USAGE: --max-object-bytes \(2000\) must not exceed --max-bytes \(1000\)/ },
-  { args: ['edge', '--origin', 'http://127.0.0.1:1', '--max-bytes', '0'], says: /MCDN_USAGE: --max-bytes and --max-object-bytes must be at least 1/ },
+  { args: ['edge', '--origin', 'http://127.0.0.1:1', '--max-bytes', '1000', '--max-object-bytes', '2000'], says: /MCDN_USAGE: --max-object-bytes: cache\.maxObjectBytes must not exceed cache\.maxBytes \(1000\)/ },
+  { args: ['edge', '--origin', 'http://127.0.0.1:1', '--max-bytes', '0'], says: /MCDN_USAGE: --max-bytes: cache\.maxBytes must be ≥ 1/ },
   { args: ['bench', 'no-such-scenario'], says: /MCDN_USAGE: unknown scenario 'no-such-scenario'; known: hit-small/ },
   { args: ['bench', '--duration', '0'], says: /MCDN_USAGE: --duration must be a number of seconds/ },
 ];

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../helpers/harness.js';
 import { startRedisServer } from '../helpers/redis-server.js';
@@ -194,6 +195,29 @@ test('--workers 2 without Redis is refused with MCDN_USAGE (exit 2)', async () =
   const { code, output } = await run(['edge', '--origin', origin.url, '--port', '0', '--workers', '2']);
   assert.equal(code, 2, output);
   assert.match(output, /MCDN_USAGE: --workers > 1 needs a Redis bus/);
+});
+
+test('--workers 2 on a port already taken: exit 1, MCDN_LISTEN_FAILED naming the port', async () => {
+  const taken = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as AddressInfo;
+  try {
+    const { code, output } = await run(['edge', '--origin', origin.url, '--port', String(port), '--workers', '2', '--redis', redis.url, '--no-access-log']);
+    assert.equal(code, 1, output);
+    assert.match(output, new RegExp(`MCDN_LISTEN_FAILED: .*127\\.0\\.0\\.1:${port}`));
+  } finally {
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
+  }
+});
+
+test('SIGHUP to a primary started with flags: "nothing to reload", the primary and every worker keep running', async () => {
+  edge.child.kill('SIGHUP');
+  for (let tries = 0; !edge.output().includes('nothing to reload') && tries < 100; tries++) await sleep(100);
+  assert.match(edge.output(), /SIGHUP: nothing to reload/);
+  await sleep(300);
+  assert.equal(edge.child.exitCode, null, 'the primary runs');
+  assert.ok(workerPids.every(alive), 'every worker runs');
+  assert.equal((await getFresh(edge.url, '/news')).status, 200);
 });
 
 test('SIGTERM to the primary: it exits 0 and no worker remains', async () => {
