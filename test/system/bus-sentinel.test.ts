@@ -123,11 +123,22 @@ async function world(): Promise<World> {
   }
 }
 
-/** Polls `check` every 100 ms for up to `deadlineMs`; fails with `what` and the last `describe()`. */
+/**
+ * Polls `check` every 100 ms for up to `deadlineMs`; fails with `what`, the last `describe()` and
+ * the last error. A check that throws counts as "not yet": the test's own connection to a server
+ * that Sentinel is reconfiguring may be killed (every SLAVEOF a sentinel sends comes with CLIENT
+ * KILL TYPE normal), and ioredis rejects it with "Connection is closed.".
+ */
 async function eventually(what: string, check: () => boolean | Promise<boolean>, describe: () => string, deadlineMs = 60_000): Promise<void> {
   const deadline = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what} within ${deadlineMs} ms; ${describe()}`);
+  let failed = '';
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      failed = `; the last check failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (Date.now() > deadline) assert.fail(`${what} within ${deadlineMs} ms; ${describe()}${failed}`);
     await sleep(100);
   }
 }
