@@ -70,6 +70,8 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
   let subUp = false;
   /** Subscriber clients that ended (replaceEnded) since the last 'ready': the pause before the next. */
   let endedInARow = 0;
+  /** A subscriber client replaced one that ended: its first 'ready' must subscribe again and catch up. */
+  let resumeOwed = false;
   let resumeGeneration = 0;
   let handlers: SubscribeHandlers | undefined;
   let sequencer: Sequencer | undefined;
@@ -115,7 +117,9 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
     if (role === 'subscriber') {
       client.on('message', onMessage);
       client.on('ready', () => {
-        const again = links.subscriber.connecting === undefined; // the first 'ready' is connect()'s own
+        // The first 'ready' is connect()'s own (subscribe() catches up itself), unless it replaces a client that ended.
+        const again = links.subscriber.connecting === undefined || resumeOwed;
+        resumeOwed = false;
         subUp = true;
         endedInARow = 0;
         if (again) void resume();
@@ -142,8 +146,23 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
       link.connecting = connecting;
     }
     const client = link.client;
-    if (link.connecting !== undefined) await link.connecting;
+    if (link.connecting !== undefined) await firstConnect(link.connecting, role);
     return client;
+  }
+
+  /**
+   * Waits for a client's first connect, bounded: with Sentinel, ioredis asks the sentinels again
+   * and again while none answers, and its connect() would never settle (a publish would hang past
+   * its retryForMs). Each step (a sentinel's answer, the TCP connect, the ready check) has
+   * commandTimeoutMs; past all three this call fails (unavailable) and the connect goes on.
+   */
+  function firstConnect(connecting: Promise<void>, role: Role): Promise<void> {
+    const boundMs = 3 * options.commandTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the ${role} connection is not ready after ${boundMs} ms`)), boundMs);
+    });
+    return Promise.race([connecting, late]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -165,11 +184,12 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
       sequencer?.disconnected();
     }
     if (channels.size === 0) return; // nothing to listen to: the next listen() connects
+    // The new client's first 'ready' resumes (as a reconnect's does); a failed connect retries by
+    // itself, or ends again (then this runs again, later).
+    resumeOwed = true;
     const timer = setTimeout(() => {
       timers.delete(timer);
-      // Its first 'ready' is connect()'s own (no resume there): resume here. A failed connect
-      // retries by itself (then its 'ready' resumes) or ends again (then this runs again).
-      connected('subscriber').then(() => resume(), () => undefined);
+      connected('subscriber').catch(() => undefined);
     }, backoff(endedInARow++));
     timers.add(timer);
   }

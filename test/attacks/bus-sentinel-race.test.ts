@@ -7,6 +7,8 @@
 // sentinel of the test's own (test/helpers/fake-sentinel.ts) holds the master's address back
 // while it announces the switch, so the window is always hit. Real redis-server (free port,
 // stopped by PID), an in-process edge and a publisher on real sockets, an origin that counts.
+// Also: no sentinel answering at all. ioredis then asks them again and again, and its connect()
+// never settles; a publish must still fail as MCDN_BUS_UNAVAILABLE (and be retried), not hang.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
@@ -19,6 +21,9 @@ import { createEdgeNode } from '../../edge/edge-node.js';
 import { customOrigin, fetchFrom, waitFor } from '../helpers/harness.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { startFakeSentinel } from '../helpers/fake-sentinel.js';
+import type { FakeSentinel } from '../helpers/fake-sentinel.js';
+import { freePort } from '../../bench/processes.js';
+import { MiniCdnError } from '../../common/errors.js';
 
 const signing = { current: 'k1', keys: { k1: 'sentinel-race-secret' } };
 /** Generous bound for anything the bus must do (reconnect, deliver); never asserted on. */
@@ -85,4 +90,36 @@ test('a +switch-master that lands while every connection is asking the sentinel 
   await waitFor(() => edge.bus.state() === 'in-sync' && edge.bus.leaseValid(), PATIENCE_MS);
   assert.equal(edge.bus.state(), 'in-sync');
   assert.equal(edge.bus.leaseValid(), true, 'the edge holds its lease again');
+});
+
+test('no sentinel answers: a publish fails as MCDN_BUS_UNAVAILABLE instead of hanging, and a retrying publisher gets through once one answers', async (t) => {
+  const server = await startRedisServer();
+  const sentinelPort = await freePort(); // nothing listens there yet
+  const options: BusOptions = { ...DEFAULT_BUS_OPTIONS, signing, namespace: `sentinel-silent-${process.pid}` };
+  const publisher = createRedisBus(`redis-sentinel://127.0.0.1:${sentinelPort}/m`, options);
+  const started: FakeSentinel[] = [];
+  t.after(async () => {
+    await publisher.close();
+    for (const sentinel of started) await sentinel.close();
+    await server.stop();
+  });
+  // A hang bound, not a timing assertion: the bus's own bound is 3 x commandTimeoutMs.
+  const HANG_MS = 60_000;
+  let hangTimer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => (hangTimer = setTimeout(() => resolve('hung'), HANG_MS)));
+  const outcome = await Promise.race([publisher.publish({ all: true }).then(() => 'published', (err: unknown) => err), hung]);
+  clearTimeout(hangTimer);
+  assert.ok(outcome instanceof MiniCdnError && outcome.code === 'MCDN_BUS_UNAVAILABLE', `the publish failed as unavailable: ${String(outcome)}`);
+  // A publisher that retries: the sentinel comes up meanwhile, and the publish goes through.
+  const retried = publishInvalidation(publisher, { all: true }, { retryForMs: PATIENCE_MS * 2 });
+  started.push(await startFakeSentinel(server.port, 'm', sentinelPort));
+  const { message } = await retried;
+  assert.equal(message.seq, 1);
+  const admin = new Redis(server.url, { maxRetriesPerRequest: 0 });
+  admin.on('error', () => undefined);
+  try {
+    assert.equal(await admin.get(`${options.namespace}:seq`), '1', 'published on the master');
+  } finally {
+    admin.disconnect();
+  }
 });

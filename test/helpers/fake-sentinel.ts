@@ -58,7 +58,8 @@ function parseOne(buffer: Buffer, from: number): { args: string[]; next: number 
   return { args, next: at };
 }
 
-export async function startFakeSentinel(masterPort: number, masterName: string): Promise<FakeSentinel> {
+/** `port`: 0 for any free one, or one a test chose before (a sentinel that comes up late). */
+export async function startFakeSentinel(masterPort: number, masterName: string, port = 0): Promise<FakeSentinel> {
   const sockets = new Set<net.Socket>();
   const subscribed = new Set<net.Socket>();
   let holding = false;
@@ -105,7 +106,7 @@ export async function startFakeSentinel(masterPort: number, masterName: string):
       subscribed.delete(socket);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the fake sentinel has no port');
   return {
