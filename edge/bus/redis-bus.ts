@@ -6,8 +6,8 @@
 // appends to the stream, PUBLISHes and reads the lease holders, atomically: the counter, the log,
 // the channel and the receipt's list of holders never disagree, and a failed publish leaves no
 // hole. Two connections, opened on first use: commands (no offline queue: a publish while Redis is
-// down fails fast) and the subscriber; both reconnect forever, backing off to 1 s; every command
-// times out after commandTimeoutMs. After the subscriber reconnects it catches up from the stream;
+// down fails fast) and the subscriber; both reconnect forever, backing off to 1 s (a client that
+// ioredis gives up on is replaced: replaceEnded); every command times out after commandTimeoutMs. After the subscriber reconnects it catches up from the stream;
 // a lost state (Redis restarted empty: a new epoch) or a trimmed stream means a resync. An edge's
 // lease (keepLease) proves both connections every leaseRenewMs; a link silent for leaseMs is
 // destroyed (both sockets: a half-open one would never close by itself) and rebuilt.
@@ -68,6 +68,10 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
   /** The two connections, each created and connected on first use. */
   const links: Record<Role, { client?: Client; connecting?: Promise<void> }> = { commands: {}, subscriber: {} };
   let subUp = false;
+  /** Subscriber clients that ended (replaceEnded) since the last 'ready': the pause before the next. */
+  let endedInARow = 0;
+  /** A subscriber client replaced one that ended: its first 'ready' must subscribe again and catch up. */
+  let resumeOwed = false;
   let resumeGeneration = 0;
   let handlers: SubscribeHandlers | undefined;
   let sequencer: Sequencer | undefined;
@@ -109,11 +113,15 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
     client.defineCommand('mcdnLease', { numberOfKeys: 2, lua: LEASE });
     client.defineCommand('mcdnLeases', { numberOfKeys: 1, lua: LEASES });
     client.defineCommand('mcdnLiveEdges', { numberOfKeys: 2, lua: LIVE_EDGES });
+    client.on('end', () => replaceEnded(role, client));
     if (role === 'subscriber') {
       client.on('message', onMessage);
       client.on('ready', () => {
-        const again = links.subscriber.connecting === undefined; // the first 'ready' is connect()'s own
+        // The first 'ready' is connect()'s own (subscribe() catches up itself), unless it replaces a client that ended.
+        const again = links.subscriber.connecting === undefined || resumeOwed;
+        resumeOwed = false;
         subUp = true;
+        endedInARow = 0;
         if (again) void resume();
       });
       client.on('close', () => {
@@ -129,12 +137,61 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
   async function connected(role: Role): Promise<Client> {
     if (closed) throw closedError();
     const link = links[role];
+    if (link.client?.status === 'end') replaceEnded(role, link.client); // before its 'end' event is emitted
     if (link.client === undefined) {
       link.client = connection(role);
-      link.connecting = link.client.connect().finally(() => (link.connecting = undefined));
+      const connecting: Promise<void> = link.client.connect().finally(() => {
+        if (link.connecting === connecting) link.connecting = undefined;
+      });
+      link.connecting = connecting;
     }
-    if (link.connecting !== undefined) await link.connecting;
-    return link.client;
+    const client = link.client;
+    if (link.connecting !== undefined) await firstConnect(link.connecting, role);
+    return client;
+  }
+
+  /**
+   * Waits for a client's first connect, bounded: with Sentinel, ioredis asks the sentinels again
+   * and again while none answers, and its connect() would never settle (a publish would hang past
+   * its retryForMs). Each step (a sentinel's answer, the TCP connect, the ready check) has
+   * commandTimeoutMs; past all three this call fails (unavailable) and the connect goes on.
+   */
+  function firstConnect(connecting: Promise<void>, role: Role): Promise<void> {
+    const boundMs = 3 * options.commandTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the ${role} connection is not ready after ${boundMs} ms`)), boundMs);
+    });
+    return Promise.race([connecting, late]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * ioredis gives a client up for good ('end': every command fails "Connection is closed.", no
+   * reconnect) when a reconnect is cut off mid-way: with Sentinel, the failover detector of the
+   * connection that was lost fires (+switch-master) while the next one is still asking a sentinel
+   * for the master. Only close() may end a link: a new client takes the place of one that ended,
+   * and a subscriber then subscribes again and catches up, as after any reconnect.
+   */
+  function replaceEnded(role: Role, client: Client): void {
+    const link = links[role];
+    if (closed || link.client !== client) return;
+    link.client = undefined;
+    link.connecting = undefined;
+    if (role !== 'subscriber') return;
+    if (subUp) {
+      subUp = false;
+      counts.reconnects++;
+      sequencer?.disconnected();
+    }
+    if (channels.size === 0) return; // nothing to listen to: the next listen() connects
+    // The new client's first 'ready' resumes (as a reconnect's does); a failed connect retries by
+    // itself, or ends again (then this runs again, later).
+    resumeOwed = true;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      connected('subscriber').catch(() => undefined);
+    }, backoff(endedInARow++));
+    timers.add(timer);
   }
   const commands = (): Promise<Client> => connected('commands');
 
