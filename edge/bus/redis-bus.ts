@@ -13,7 +13,8 @@
 // destroyed (both sockets: a half-open one would never close by itself) and rebuilt.
 // A live message reaches the Sequencer only once a GET of `epoch` and `seq` on the command
 // connection shows that Redis numbered it (counter-gate.ts): a validly signed message of another
-// epoch, or beyond the counter, is dropped and counted, never followed.
+// epoch, or beyond the counter, is dropped and counted, never followed. A publisher's ack
+// subscription outlives each receipt by ACK_LINGER_MS, for as long as its subscriber connection does.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LeaseKeeper } from './lease.js';
 import { MiniCdnError } from '../../common/errors.js';
@@ -52,6 +53,9 @@ import {
 import { openRedis } from './redis-connection.js';
 import type { Client, Role } from './redis-support.js';
 
+/** A publisher stays subscribed to acks this long after its last receipt: the next one needs no SUBSCRIBE first. */
+const ACK_LINGER_MS = 10_000;
+
 /** `target`: a redis://, rediss:// or redis-sentinel:// URL, or a parsed target (one server, or a Sentinel setup). */
 export function createRedisBus(target: string | RedisTarget, options: BusOptions): InvalidationBus {
   const { signing, namespace } = options;
@@ -72,6 +76,11 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
   let endedInARow = 0;
   /** A subscriber client replaced one that ended: its first 'ready' must subscribe again and catch up. */
   let resumeOwed = false;
+  /** Subscriber connections so far ('ready' events): a SUBSCRIBE confirmed on an older one proves nothing now. */
+  let subConnection = 0;
+  /** The subscriber connection on which the ack channel's SUBSCRIBE was confirmed, if it still is. */
+  let acksHeardOn: number | undefined;
+  let ackLinger: NodeJS.Timeout | undefined;
   let resumeGeneration = 0;
   let handlers: SubscribeHandlers | undefined;
   let sequencer: Sequencer | undefined;
@@ -122,6 +131,7 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
         resumeOwed = false;
         subUp = true;
         endedInARow = 0;
+        subConnection++;
         if (again) void resume();
       });
       client.on('close', () => {
@@ -416,6 +426,13 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
     handlers?.onState?.(now);
   }
 
+  function unlistenAcks(): void {
+    channels.delete(keys.ack);
+    acksHeardOn = undefined;
+    const sub = links.subscriber.client;
+    if (sub?.status === 'ready') sub.unsubscribe(keys.ack).catch(() => undefined);
+  }
+
   function publishLeased(request: InvalidationRequest): Promise<LeasedPublish> {
     // One publish at a time from this bus: its own publishes never race each other for a number.
     const result = publishing.then(() => publishOnce(request));
@@ -479,19 +496,32 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
     },
     async onAck(listener: (ack: Ack) => void): Promise<() => void> {
       ackListeners.add(listener);
-      try {
-        await listen(keys.ack);
-      } catch (err) {
-        ackListeners.delete(listener);
-        if (ackListeners.size === 0) channels.delete(keys.ack);
-        throw unavailable(err, 'onAck');
+      clearTimeout(ackLinger);
+      ackLinger = undefined;
+      // Still subscribed on the live connection (a publisher waiting on receipt after receipt):
+      // no SUBSCRIBE round trip before each publish. After any reconnect, subscribe again.
+      const subscribed = subUp && acksHeardOn === subConnection && channels.has(keys.ack) && links.subscriber.client?.status === 'ready';
+      if (!subscribed) {
+        try {
+          const on = subConnection;
+          await listen(keys.ack);
+          if (on === subConnection) acksHeardOn = on;
+        } catch (err) {
+          ackListeners.delete(listener);
+          if (ackListeners.size === 0) unlistenAcks();
+          throw unavailable(err, 'onAck');
+        }
       }
       if (!lease.started) ackLink.start();
       return () => {
-        if (!ackListeners.delete(listener) || ackListeners.size > 0) return;
-        channels.delete(keys.ack);
-        const sub = links.subscriber.client;
-        if (sub?.status === 'ready') sub.unsubscribe(keys.ack).catch(() => undefined);
+        if (!ackListeners.delete(listener) || ackListeners.size > 0 || closed) return;
+        // Kept a while for the next receipt; then no more acks of every edge to this publisher.
+        clearTimeout(ackLinger);
+        ackLinger = setTimeout(() => {
+          ackLinger = undefined;
+          if (ackListeners.size === 0) unlistenAcks();
+        }, ACK_LINGER_MS);
+        ackLinger.unref();
       };
     },
     heartbeat: heartbeatFor,
@@ -527,6 +557,7 @@ export function createRedisBus(target: string | RedisTarget, options: BusOptions
       sequencer?.close();
       gate.close();
       ackListeners.clear();
+      clearTimeout(ackLinger);
       await Promise.all([shut(links.commands.client), shut(links.subscriber.client)]);
     },
   };

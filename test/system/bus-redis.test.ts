@@ -130,6 +130,30 @@ describe('redis bus against its own redis-server: drops, trimming, restart, forg
     assert.ok(heard.includes(live.seq), 'acks reach the publisher again');
   });
 
+  test('a publisher stays subscribed to acks between receipts (no SUBSCRIBE per publish); after its subscriber connection drops, the next receipt subscribes again and still hears every ack', async () => {
+    const options = testBusOptions();
+    const publisher = bus(options);
+    const edge = bus(options);
+    const rec = recorder();
+    await edge.subscribe({ ...rec.handlers, onInvalidation: async (m) => { await rec.handlers.onInvalidation(m); await edge.ack({ v: 1, id: m.id, seq: m.seq, edgeId: 'edge-a', tookMs: 0 }); } });
+    await edge.heartbeat({ id: 'edge-a', address: 'http://127.0.0.1:1', startedAtMs: Date.now() }, 60_000);
+    const ackSubscribers = async (): Promise<number> => Number(((await admin.pubsub('NUMSUB', `${options.namespace}:ack`)) as [string, number])[1]);
+    const confirmedOf = async (tag: string): Promise<string[]> => {
+      const { receipt } = await publishInvalidation(publisher, { tags: [tag] }, { waitMs: 5_000, retryForMs: 10_000 });
+      return receipt?.confirmed.map((c) => c.edgeId) ?? [];
+    };
+    assert.deepEqual(await confirmedOf('first'), ['edge-a']);
+    assert.equal(await ackSubscribers(), 1, 'still subscribed after the receipt returned');
+    assert.deepEqual(await confirmedOf('second'), ['edge-a'], 'a receipt on the kept subscription');
+    // Both subscribers cut (the publisher's ack subscription with them); the next receipt must not
+    // trust the subscription of the dead connection.
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    await waitUntil(() => publisher.stats().reconnects === 1);
+    assert.deepEqual(await confirmedOf('after-drop'), ['edge-a'], 'the ack of the receipt after the drop was heard');
+    assert.equal(await ackSubscribers(), 1, 'subscribed again on the new connection');
+    assert.equal(publisher.stats().reconnects, 1);
+  });
+
   test('while Redis is down, publish, ack, heartbeat and subscribe reject with MCDN_BUS_UNAVAILABLE (no hang); once it is back, publishing and delivery resume', async () => {
     const options = testBusOptions();
     const publisher = bus(options);
