@@ -11,7 +11,7 @@ Usage:
   mini-cdn edge   --config FILE [--watch] [--port N] [--host H] [--id ID]      (SIGHUP reloads FILE)
   mini-cdn edge   --origin URL [--port N] [--host H] [--redis URL] [--id ID]
                   [--admin-port N --admin-token T] [--mode ttl|callback|validate] [--edge-ttl-ms N]
-                  [--max-bytes N] [--max-object-bytes N] [--no-access-log]
+                  [--max-bytes N] [--max-object-bytes N] [--no-access-log] [--access-log-format json|combined]
                   [--workers N|auto]   N > 1: N processes on one port (needs a Redis bus)
   mini-cdn origin [--port N] [--host H] [--redis URL]   the demo origin (publishes its changes)
   mini-cdn purge  (--url U | --prefix P | --tag T | --all)... [--soft] [--wait MS] [--redis URL]

@@ -1,7 +1,8 @@
 // The long-running commands: origin, edge, demo. Each builds its nodes with the factories of
 // the other folders, listens, and stops everything it started on SIGINT / SIGTERM.
 // Stdout: first the plain "... listening on http://..." line (users and scripts read it), then
-// pino JSON: started, reloads, shutdown and, for an edge, one access line per request.
+// pino JSON: started, reloads, shutdown and, for an edge, one access line per request (JSON, or
+// the combined text format with --access-log-format combined), written through a bounded buffer.
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
@@ -18,8 +19,10 @@ import type { EdgeNode } from '../edge/edge-node.js';
 import { createDemoOrigin } from '../origin/demo-origin.js';
 import { createPublisher, publishChanges } from '../origin/publisher.js';
 import type { ConsistencyMode, ProxyOptions } from '../proxy/server/options.js';
-import { accessLine } from '../proxy/server/access-log.js';
-import type { AccessRecord } from '../proxy/server/access-log.js';
+import { ACCESS_LOG_FORMATS } from '../proxy/server/access-log.js';
+import type { AccessLogFormat } from '../proxy/server/access-log.js';
+import type { Outcome } from '../proxy/server/outcome.js';
+import { openAccessLog } from './access-log.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
@@ -67,8 +70,8 @@ function printLine(text: string): Promise<void> {
  * Access records, held until open(): requests may arrive before the "listening on" line is
  * printed, and their lines must come after it. At most `max` are held.
  */
-function holdUntilOpen(write: (record: AccessRecord) => void, max = 1000): { push: (record: AccessRecord) => void; open: () => void } {
-  let held: AccessRecord[] | undefined = [];
+function holdUntilOpen(write: (record: Outcome) => void, max = 1000): { push: (record: Outcome) => void; open: () => void } {
+  let held: Outcome[] | undefined = [];
   return {
     push(record) {
       if (held === undefined) write(record);
@@ -100,6 +103,7 @@ export async function runEdge(args: string[]): Promise<number> {
       'max-bytes': { type: 'string' },
       'max-object-bytes': { type: 'string' },
       'no-access-log': { type: 'boolean' },
+      'access-log-format': { type: 'string' },
       workers: { type: 'string' },
     },
   });
@@ -133,7 +137,8 @@ export async function runEdge(args: string[]): Promise<number> {
   }
   // Listening for stop signals before the "listening on" line: a SIGTERM right after it must stop cleanly.
   const stopped = untilSignal();
-  const access = holdUntilOpen((record) => logger.info(accessLine(record), 'request'));
+  const accessLog = settings.accessLog ? openAccessLog(accessLogFormatFlag(values['access-log-format']) ?? settings.accessLogFormat, logger) : undefined;
+  const access = holdUntilOpen((outcome) => accessLog?.write(outcome));
   // Workers: the admin API (and with it /metrics) in worker 1 only.
   const withAdmin = settings.adminPort !== undefined && !!settings.adminToken && (!role || role.index === 1);
   const adminPort = role ? role.adminPort : settings.adminPort;
@@ -168,6 +173,7 @@ export async function runEdge(args: string[]): Promise<number> {
   await admin?.close();
   // Deregister first (receipts stop waiting for this edge), then let requests in flight finish.
   await edge.close(settings.graceMs);
+  await accessLog?.close();
   logger.info('stopped');
   if (role) leaveCluster();
   return 0;
@@ -187,6 +193,7 @@ interface EdgeSettings {
   adminToken: string | undefined;
   logLevel: Config['logging']['level'];
   accessLog: boolean;
+  accessLogFormat: AccessLogFormat;
   /** The file's config as loaded at start, when the edge runs from a file (a reload compares with it). */
   config?: Config;
   /** How long requests in flight may finish on SIGTERM. */
@@ -210,6 +217,7 @@ async function settingsFromFile(file: string): Promise<EdgeSettings> {
     adminToken: config.admin.token ?? undefined,
     logLevel: config.logging.level,
     accessLog: config.logging.accessLog,
+    accessLogFormat: config.logging.accessLogFormat,
     config,
     graceMs: config.shutdown.graceMs,
     workers: config.workers,
@@ -248,9 +256,16 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
     adminToken,
     logLevel: 'info',
     accessLog: values['no-access-log'] !== true,
+    accessLogFormat: 'json',
     graceMs: 10_000,
     workers: 1,
   };
+}
+
+function accessLogFormatFlag(value: string | undefined): AccessLogFormat | undefined {
+  if (value === undefined) return undefined;
+  if (!(ACCESS_LOG_FORMATS as readonly string[]).includes(value)) throw new MiniCdnError('MCDN_USAGE', `--access-log-format must be one of ${ACCESS_LOG_FORMATS.join(', ')}`);
+  return value as AccessLogFormat;
 }
 
 /**
@@ -262,7 +277,7 @@ function settingsFromFlags(values: Record<string, string | boolean | string[] | 
 const PROCESS_SETTINGS = ['listen', 'bus', 'admin', 'workers'] as const;
 
 function reloadOn(file: string, watch: boolean, edge: EdgeNode, logger: Logger, started: EdgeSettings): () => void {
-  const { accessLog, config: running } = started;
+  const { accessLog, accessLogFormat, config: running } = started;
   const apply = (result: { ok: true; config: Config } | { ok: false; error: Error }): void => {
     if (!result.ok) {
       logger.error({ file, problems: result.error.message }, 'config reload refused, keeping the running config');
@@ -270,6 +285,7 @@ function reloadOn(file: string, watch: boolean, edge: EdgeNode, logger: Logger, 
     }
     const needRestart = edge.proxy.reconfigure(proxyOptionsFrom(result.config));
     if (result.config.logging.accessLog !== accessLog) needRestart.push('logging.accessLog');
+    if (result.config.logging.accessLogFormat !== accessLogFormat) needRestart.push('logging.accessLogFormat');
     for (const name of PROCESS_SETTINGS) {
       if (running && JSON.stringify(running[name]) !== JSON.stringify(result.config[name])) needRestart.push(name);
     }
