@@ -40,7 +40,10 @@ export class LineWriter {
   private heldBytes = 0;
   private writing = false;
   private scheduled = false;
+  /** No more lines accepted. */
   private closed = false;
+  /** The descriptor is given up: nothing more is tried on it. */
+  private fdClosed = false;
   private waiters: Array<() => void> = [];
   private readonly counts = { lines: 0, dropped: 0, errors: 0 };
 
@@ -113,16 +116,23 @@ export class LineWriter {
   /** Flushes, then (writing to a path) opens the path anew: after rotation, lines go to the new file. */
   async reopen(): Promise<void> {
     await this.flush();
-    if (this.path === undefined || this.closed) return;
+    if (this.path === undefined || this.fdClosed) return;
     const old = this.fd;
     this.fd = fs.openSync(this.path, 'a');
     fs.close(old, () => undefined);
   }
 
-  /** Flushes and stops accepting lines; closes the file it opened. */
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * Stops accepting lines, writes what is held (waiting at most waitMs for a descriptor that
+   * takes nothing, e.g. a pipe nobody reads), and closes the file it opened.
+   */
+  async close(waitMs = 5000): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+    this.fdClosed = true;
     if (this.path !== undefined) await new Promise<void>((resolve) => fs.close(this.fd, () => resolve()));
   }
 
@@ -145,7 +155,7 @@ export class LineWriter {
   private writeOut(data: Buffer, offset: number, held: number): void {
     fs.write(this.fd, data, offset, data.length - offset, null, (err, written) => {
       if (err) {
-        if (err.code === 'EAGAIN' && !this.closed) {
+        if (err.code === 'EAGAIN' && !this.fdClosed) {
           setTimeout(() => this.writeOut(data, offset, held), this.retryMs);
           return;
         }
