@@ -98,21 +98,17 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(resolved.headersTimeoutMs / 4) || 30_000)),
   });
 
-  server.on('request', (req, res) => {
-    let ex: Exchange | undefined;
-    // A request refused before it is an Exchange keeps its decision here.
-    let refused: OutcomeSlot | undefined;
-    // Access logs and per-request metrics: one outcome when the response is done.
-    if (onOutcome) watchOutcome(req, res, () => ex ?? refused, onOutcome);
+  /** Serves one request; returns where its decision is kept (the Exchange, or a stand-in for a refused one). */
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): OutcomeSlot => {
+    let ex: Exchange;
     try {
       ex = createExchange(req, res, routes, options.maxUrlBytes);
     } catch (err) {
-      refused = { res, cacheStatus: undefined };
+      const refused: OutcomeSlot = { res, cacheStatus: undefined };
       sendError(refused, asMiniCdnError(err), labels, { fwd: 'bypass' });
-      return;
+      return refused;
     }
-    const slot = ex;
-    const fail = (err: unknown): void => sendError(slot, asMiniCdnError(err), labels, { fwd: 'bypass' });
+    const fail = (err: unknown): void => sendError(ex, asMiniCdnError(err), labels, { fwd: 'bypass' });
     try {
       // The hit path answers synchronously; only trips to the origin return a promise.
       const work = SAFE_FOR_CACHE.has(ex.method) ? engine.serveCacheable(ex) : engine.passThrough(ex, { fwd: 'method' });
@@ -120,7 +116,20 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     } catch (err) {
       fail(err);
     }
-  });
+    return ex;
+  };
+  // Access logs and per-request metrics: one outcome when the response is done. Without them,
+  // requests are served with no listener and no closure of their own.
+  server.on(
+    'request',
+    onOutcome
+      ? (req: http.IncomingMessage, res: http.ServerResponse) => {
+          // The listener reads the slot when the response is done, long after serve() returned it.
+          watchOutcome(req, res, () => slot, onOutcome);
+          const slot = serve(req, res);
+        }
+      : serve,
+  );
 
   // Upgrades go to the first origin: tunnels are long-lived and not balanced.
   const firstOrigin = options.origins?.[0];
