@@ -37,6 +37,7 @@ export const EDGE_FLAGS: readonly FlagRow[] = [
   { name: 'max-bytes', type: 'string', path: ['cache', 'maxBytes'], parse: wholeNumber },
   { name: 'max-object-bytes', type: 'string', path: ['cache', 'maxObjectBytes'], parse: wholeNumber },
   { name: 'no-access-log', type: 'boolean', path: ['logging', 'accessLog'], parse: () => false },
+  { name: 'access-log-format', type: 'string', path: ['logging', 'accessLogFormat'], parse: text },
   {
     name: 'workers',
     type: 'string',

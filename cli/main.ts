@@ -11,7 +11,7 @@ Usage:
   mini-cdn edge   --config FILE [--watch] [--port N] [--host H] [--id ID] [FLAGS]  (SIGHUP reloads FILE)
   mini-cdn edge   --origin URL... [--port N] [--host H] [--redis URL] [--id ID]
                   [--admin-port N --admin-token T] [--mode ttl|callback|validate] [--edge-ttl-ms N]
-                  [--max-bytes N] [--max-object-bytes N] [--no-access-log]
+                  [--max-bytes N] [--max-object-bytes N] [--no-access-log] [--access-log-format json|combined]
                   [--workers N|auto]   N > 1: N processes on one port (needs a Redis bus)
                   [--print-config]     print the resolved config as JSON (secrets hidden), exit 0
                   Each flag sets one config key: defaults, then FILE, then MINI_CDN_*, then flags.

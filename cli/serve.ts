@@ -1,7 +1,8 @@
 // The long-running commands: origin, edge, demo. Each builds its nodes with the factories of
 // the other folders, listens, and stops everything it started on SIGINT / SIGTERM.
 // Stdout: first the plain "... listening on http://..." line (users and scripts read it), then
-// pino JSON: started, reloads, shutdown and, for an edge, one access line per request.
+// pino JSON: started, reloads, shutdown and, for an edge, one access line per request (JSON, or
+// the combined text format with --access-log-format combined), written through a bounded buffer.
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
@@ -18,8 +19,9 @@ import type { EdgeNode } from '../edge/edge-node.js';
 import { createDemoOrigin } from '../origin/demo-origin.js';
 import { createPublisher, publishChanges } from '../origin/publisher.js';
 import type { ProxyOptions } from '../proxy/server/options.js';
-import { accessLine } from '../proxy/server/access-log.js';
-import type { AccessRecord } from '../proxy/server/access-log.js';
+import type { AccessLogFormat } from '../proxy/server/access-log.js';
+import type { Outcome } from '../proxy/server/outcome.js';
+import { openAccessLog } from './access-log.js';
 import { resolveConfig } from '../config/load.js';
 import type { Config, ConfigOverride } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
@@ -68,8 +70,8 @@ function printLine(text: string): Promise<void> {
  * Access records, held until open(): requests may arrive before the "listening on" line is
  * printed, and their lines must come after it. At most `max` are held.
  */
-function holdUntilOpen(write: (record: AccessRecord) => void, max = 1000): { push: (record: AccessRecord) => void; open: () => void } {
-  let held: AccessRecord[] | undefined = [];
+function holdUntilOpen(write: (record: Outcome) => void, max = 1000): { push: (record: Outcome) => void; open: () => void } {
+  let held: Outcome[] | undefined = [];
   return {
     push(record) {
       if (held === undefined) write(record);
@@ -125,7 +127,8 @@ export async function runEdge(args: string[]): Promise<number> {
   }
   // Listening for stop signals before the "listening on" line: a SIGTERM right after it must stop cleanly.
   const stopped = untilSignal();
-  const access = holdUntilOpen((record) => logger.info(accessLine(record), 'request'));
+  const accessLog = settings.accessLog ? openAccessLog(settings.accessLogFormat, logger) : undefined;
+  const access = holdUntilOpen((outcome) => accessLog?.write(outcome));
   // Workers: the admin API (and with it /metrics) in worker 1 only.
   const withAdmin = settings.adminPort !== undefined && !!settings.adminToken && (!role || role.index === 1);
   const adminPort = role ? role.adminPort : settings.adminPort;
@@ -170,6 +173,7 @@ export async function runEdge(args: string[]): Promise<number> {
   await admin?.close();
   // Deregister first (receipts stop waiting for this edge), then let requests in flight finish.
   await edge.close(settings.graceMs);
+  await accessLog?.close();
   logger.info('stopped');
   if (role) leaveCluster();
   return 0;
@@ -196,6 +200,7 @@ interface EdgeSettings {
   adminToken: string | undefined;
   logLevel: Config['logging']['level'];
   accessLog: boolean;
+  accessLogFormat: AccessLogFormat;
   /** The config as resolved at start (a reload compares with it). */
   config: Config;
   /** How long requests in flight may finish on SIGTERM. */
@@ -219,6 +224,7 @@ function settingsFrom(config: Config): EdgeSettings {
     adminToken: config.admin.token ?? undefined,
     logLevel: config.logging.level,
     accessLog: config.logging.accessLog,
+    accessLogFormat: config.logging.accessLogFormat,
     config,
     graceMs: config.shutdown.graceMs,
     workers: config.workers,
@@ -244,7 +250,7 @@ interface ReloadSources {
  */
 function reloadOn(sources: ReloadSources, edge: EdgeNode, logger: Logger, started: EdgeSettings): () => void {
   const { file, overrides } = sources;
-  const { accessLog, config: running } = started;
+  const { accessLog, accessLogFormat, config: running } = started;
   const apply = (result: { ok: true; config: Config } | { ok: false; error: Error }): void => {
     if (!result.ok) {
       logger.error({ file, problems: result.error.message }, 'config reload refused, keeping the running config');
@@ -252,6 +258,7 @@ function reloadOn(sources: ReloadSources, edge: EdgeNode, logger: Logger, starte
     }
     const needRestart = edge.proxy.reconfigure(proxyOptionsFrom(result.config));
     if (result.config.logging.accessLog !== accessLog) needRestart.push('logging.accessLog');
+    if (result.config.logging.accessLogFormat !== accessLogFormat) needRestart.push('logging.accessLogFormat');
     for (const name of PROCESS_SETTINGS) {
       if (JSON.stringify(running[name]) !== JSON.stringify(result.config[name])) needRestart.push(name);
     }

@@ -222,7 +222,13 @@ const rootSchema = z.strictObject({
   defaults: z.strictObject({ mode: mode.default('ttl'), edgeTtlMs: nonNegativeInt(3_600_000) }).prefault({}).describe('Consistency mode and edge TTL of paths no route matches.'),
   bus: busSchema.prefault({}).describe('The invalidation bus: Redis (one server by redisUrl, or a Sentinel setup by sentinels + sentinelMaster), or in-process when neither is set.'),
   admin: adminSchema.prefault({}).describe('The admin API; port null = none.'),
-  logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info'), accessLog: z.boolean().default(true) }).prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(LOG_LEVELS).default('info'),
+      accessLog: z.boolean().default(true),
+      accessLogFormat: z.enum(['json', 'combined']).default('json').describe('Access lines as JSON, or in the Apache/nginx combined format followed by the cache result and the request time.'),
+    })
+    .prefault({}),
   workers: z.union([int(1), z.literal('auto')], { error: 'must be a positive whole number or "auto"' }).default(1).describe('Worker processes: a number, or "auto" for one per CPU.'),
   limits: limitsSchema.prefault({}).describe('Bounds on incoming requests.'),
   forwarding: z.strictObject({ trustedProxies: z.array(z.string().min(1).superRefine(checkAddressBlock)).default([]) }).prefault({}).describe('Downstream proxies whose X-Forwarded-For this edge extends.'),

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createProxyNode } from '../proxy/server/proxy-node.js';
 import type { ProxyNode } from '../proxy/server/proxy-node.js';
 import type { ProxyHooks, ProxyOptions } from '../proxy/server/options.js';
-import type { AccessRecord } from '../proxy/server/access-log.js';
+import type { Outcome } from '../proxy/server/outcome.js';
 import { createNodeMetrics } from '../proxy/server/metrics.js';
 import type { NodeMetrics } from '../proxy/server/metrics.js';
 import { OriginPool } from '../proxy/upstream/origin-pool.js';
@@ -23,8 +23,8 @@ export interface EdgeOptions {
   bus: InvalidationBus;
   /** The keys the bus signs with; also sign the tier field. */
   signing: SigningKeys;
-  /** Called once per finished client request (access logs). */
-  onResponse?: (record: AccessRecord) => void;
+  /** Called once per finished client request with its outcome (access logs). */
+  onResponse?: (outcome: Outcome) => void;
   /** Keep Prometheus metrics (edge.metrics, served by the admin API at /metrics); off by default. */
   metrics?: boolean;
   /** An unsafe request's invalidation could not be published to the other edges (logs). */
@@ -121,9 +121,9 @@ export function createEdgeNode(options: EdgeOptions): EdgeNode {
   };
   const { onResponse } = options;
   const observe = options.metrics || onResponse
-    ? (record: AccessRecord): void => {
-        metrics?.observeResponse(record);
-        onResponse?.(record);
+    ? (outcome: Outcome): void => {
+        metrics?.observeResponse(outcome);
+        onResponse?.(outcome);
       }
     : undefined;
   const proxy = createProxyNode(options.proxy, hooks, observe);

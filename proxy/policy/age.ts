@@ -4,19 +4,25 @@ import type { HeaderMap } from '../types.js';
 import { fieldLines, parseDeltaSeconds, singleField } from './fields.js';
 import { parseHttpDate } from './dates.js';
 
-/** Age given to a response whose Age field is invalid: old enough to be stale under any lifetime. */
-export const INVALID_AGE_SECONDS = 2147483648;
-
 /**
- * RFC 9111 §5.1: the Age value in seconds, from the first field line when there are several
- * (leading zeros allowed, beyond 2^31 clamped to 2^31, §1.3); undefined when absent; 'invalid'
- * when that line is not one non-negative integer (a list, a decimal, a sign, junk). An invalid
- * Age makes the response stale, never unstorable.
+ * RFC 9111 §5.1: the Age value in seconds (leading zeros allowed, beyond 2^31 clamped to 2^31,
+ * §1.3), or undefined when there is none to use. Several field lines make one list (RFC 9110
+ * §5.3), and a list-based value uses its first member, discarding the others; empty list
+ * elements are skipped (RFC 9110 §5.6.1). A first member that is not one non-negative integer
+ * (a decimal, a sign, parameters, junk) is invalid, and the cache ignores the field: the
+ * response is treated as if it had no Age, neither stale nor unstorable.
  */
-export function parseAgeSeconds(h: HeaderMap): number | undefined | 'invalid' {
-  const [first] = fieldLines(h, 'age');
-  if (first === undefined) return undefined;
-  return parseDeltaSeconds(first.trim()) ?? 'invalid';
+export function parseAgeSeconds(h: HeaderMap): number | undefined {
+  for (const line of fieldLines(h, 'age')) {
+    for (const member of line.split(',')) {
+      const text = member.trim();
+      // RFC 9110 §5.6.1: empty list elements do not count as members.
+      if (text === '') continue;
+      // RFC 9111 §5.1: the first member decides; invalid → the field is ignored.
+      return parseDeltaSeconds(text);
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -31,9 +37,8 @@ export function initialAgeMs(args: { headers: HeaderMap; requestTimeMs: number; 
   // RFC 9111 §4.2.3: response_delay = response_time - request_time (a clock stepping backwards
   // between the two must not make the age smaller).
   const responseDelayMs = Math.max(0, responseTimeMs - requestTimeMs);
-  // RFC 9111 §4.2.3: age_value is 0 when not available; §5.1: an invalid one means stale.
-  const age = parseAgeSeconds(headers);
-  const ageValueMs = (age === 'invalid' ? INVALID_AGE_SECONDS : (age ?? 0)) * 1000;
+  // RFC 9111 §4.2.3: age_value is 0 when not available; §5.1: an invalid one is ignored, so not available.
+  const ageValueMs = (parseAgeSeconds(headers) ?? 0) * 1000;
   const correctedAgeValueMs = ageValueMs + responseDelayMs;
   return Math.max(apparentAgeMs, correctedAgeValueMs);
 }

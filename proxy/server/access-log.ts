@@ -1,155 +1,114 @@
-// One record per finished client request, for access logs and per-request metrics. The proxy
-// node builds it (watchResponse) only when it was given an onResponse hook; accessLine turns it
-// into the flat object that gets logged, with this cache's Cache-Status result parsed out.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { parseCacheStatus } from '../policy/index.js';
+// Access log lines from a request's Outcome (outcome.ts): JSON (one flat object, in the shape of
+// the process's pino lines) or the Apache/nginx `combined` text format followed by this cache's
+// result and the request time, so that existing log tooling reads it.
+import type { Outcome } from './outcome.js';
+import { cacheLabel } from './outcome.js';
 
-export interface AccessRecord {
-  /** When the request arrived (epoch ms). */
-  time: number;
-  method: string;
-  /** The request target as received. */
-  path: string;
-  host: string;
-  status: number;
-  /** Bytes written to the connection for this response, header section included (approximate for pipelined requests). */
-  bytes: number;
-  durationMs: number;
-  /** The Cache-Status field as sent: upstream caches' members, then this cache's (the last). */
-  cacheStatus: string;
-  remote: string;
-  /** Present when the connection closed before the response was complete. */
-  aborted?: true;
-}
-
-/** What this cache did, from its own (the last) Cache-Status member. */
-export interface CacheResult {
-  /** `hit`, or `fwd=<reason>` (uri-miss, vary-miss, stale, request, method, bypass, ...), or `none` without a member. */
-  cache: string;
-  fwdStatus?: number;
-  ttl?: number;
-  stored?: true;
-  collapsed?: true;
-  detail?: string;
-}
-
-export function cacheResult(cacheStatus: string): CacheResult {
-  if (cacheStatus === '') return { cache: 'none' };
-  const members = parseCacheStatus(cacheStatus);
-  const own = members[members.length - 1];
-  if (!own) return { cache: 'none' };
-  const p = own.params;
-  const result: CacheResult = { cache: p['hit'] === true ? 'hit' : typeof p['fwd'] === 'string' ? `fwd=${p['fwd']}` : 'none' };
-  if (typeof p['fwd-status'] === 'number') result.fwdStatus = p['fwd-status'];
-  if (typeof p['ttl'] === 'number') result.ttl = p['ttl'];
-  if (p['stored'] === true) result.stored = true;
-  if (p['collapsed'] === true) result.collapsed = true;
-  if (typeof p['detail'] === 'string') result.detail = p['detail'];
-  return result;
-}
+export type AccessLogFormat = 'json' | 'combined';
+export const ACCESS_LOG_FORMATS: readonly AccessLogFormat[] = ['json', 'combined'];
 
 /**
- * How the request went to the origin, for the origin latency histogram: the status class of the
- * origin's answer ('2xx'...), 'error' when the origin failed, undefined when it was not asked
- * (a hit, a collapsed wait, a request refused before forwarding).
+ * The logged object: one flat object per request, this cache's decision spelled as its
+ * Cache-Status member says it (ttl in whole seconds; an error code as `error`).
  */
-export function originOutcome(result: CacheResult): string | undefined {
-  if (result.cache === 'hit' || result.cache === 'none' || result.collapsed) return undefined;
-  if (result.fwdStatus !== undefined) return `${Math.floor(result.fwdStatus / 100)}xx`;
-  const d = result.detail;
-  if (d !== undefined && (d.startsWith('MCDN_UPSTREAM_') || d === 'MCDN_NO_HEALTHY_ORIGIN' || d === 'stale-if-error')) return 'error';
-  return undefined;
-}
-
-/**
- * The logged object: one flat JSON object per request. No `time` of its own: the logger stamps
- * the line when the response finished, and durationMs says how long it took.
- */
-export function accessLine(record: AccessRecord): Record<string, string | number | boolean> {
-  const result = cacheResult(record.cacheStatus);
+export function accessLine(o: Outcome): Record<string, string | number | boolean> {
   const line: Record<string, string | number | boolean> = {
-    method: record.method,
-    path: record.path,
-    host: record.host,
-    status: record.status,
-    bytes: record.bytes,
-    durationMs: record.durationMs,
-    remote: record.remote,
-    cache: result.cache,
+    method: o.method,
+    path: o.path,
+    host: o.host,
+    status: o.status,
+    bytes: o.bytes,
+    durationMs: o.durationMs,
+    remote: o.remote,
+    cache: cacheLabel(o.cache),
   };
-  if (result.fwdStatus !== undefined) line['fwdStatus'] = result.fwdStatus;
-  if (result.ttl !== undefined) line['ttl'] = result.ttl;
-  if (result.stored) line['stored'] = true;
-  if (result.collapsed) line['collapsed'] = true;
-  if (result.detail !== undefined) {
-    if (result.detail.startsWith('MCDN_')) line['error'] = result.detail;
-    else line['detail'] = result.detail;
+  const f = o.cache;
+  if (f !== undefined) {
+    // The same rules as formatCacheStatus (RFC 9211 §2): what the header says, the line says.
+    if (f.fwdStatus !== undefined && Number.isInteger(f.fwdStatus)) line['fwdStatus'] = f.fwdStatus;
+    if (f.ttlMs !== undefined && Number.isFinite(f.ttlMs)) line['ttl'] = Math.floor(f.ttlMs / 1000);
+    if (f.stored === true) line['stored'] = true;
+    if (f.collapsed === true) line['collapsed'] = true;
+    if (f.detail !== undefined) {
+      if (f.detail.startsWith('MCDN_')) line['error'] = f.detail;
+      else line['detail'] = f.detail;
+    }
   }
-  if (record.aborted) line['aborted'] = true;
+  if (o.aborted) line['aborted'] = true;
   return line;
 }
 
-type HeaderArgument = Record<string, unknown> | unknown[];
-
-function isCacheStatus(name: string): boolean {
-  return name.length === 12 && name.toLowerCase() === 'cache-status';
+/**
+ * One JSON line as pino would write it at level info with message "request": `bindings` is the
+ * process's fixed part (`"pid":1,"hostname":"h","edge":"e"`), stamped with the time it finished.
+ */
+export function jsonAccessLine(o: Outcome, bindings: string, nowMs: number): string {
+  const fields = JSON.stringify(accessLine(o));
+  return `{"level":30,"time":${nowMs}${bindings === '' ? '' : ',' + bindings},${fields.slice(1, -1)},"msg":"request"}\n`;
 }
 
-/** The Cache-Status value among writeHead's headers (an object, or a flat [name, value, ...] list). */
-function cacheStatusIn(headers: HeaderArgument | undefined): string | undefined {
-  if (headers === undefined) return undefined;
-  const values: string[] = [];
-  const add = (value: unknown): void => {
-    if (typeof value === 'string') values.push(value);
-    else if (Array.isArray(value)) for (const v of value) values.push(String(v));
-  };
-  // The length first: toLowerCase allocates a copy of every other name.
-  if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) if (isCacheStatus(String(headers[i]))) add(headers[i + 1]);
-  } else {
-    for (const name in headers) if (isCacheStatus(name)) add(headers[name]);
+/** The fixed part of every JSON line, as pino's bindings: pid, hostname and the given ones. */
+export function jsonBindings(bindings: Record<string, string | number | null>): string {
+  return JSON.stringify(bindings).slice(1, -1);
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
+
+/** Apache's %t / nginx's $time_local: `10/Oct/2000:13:55:36 -0700`, in the process's time zone. */
+export function timeLocal(ms: number): string {
+  const d = new Date(ms);
+  const offset = -d.getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  const zone = `${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`;
+  return `${pad2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${zone}`;
+}
+
+/** The time of the last line, formatted: requests within one second share it. */
+let lastSecond = -1;
+let lastTimeLocal = '';
+function cachedTimeLocal(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastTimeLocal = timeLocal(second * 1000);
   }
-  return values.length > 0 ? values.join(', ') : undefined;
+  return lastTimeLocal;
 }
 
 /**
- * Calls onResponse once when the response is done (finished, or cut off). The engine sends its
- * fields through writeHead, which getHeader() cannot see afterwards, so writeHead is wrapped for
- * this one response to read the Cache-Status it sends.
+ * A quoted field's content as nginx escapes it: `"` and `\`, control characters and bytes beyond
+ * ASCII as \xHH, so that a client cannot end the field or the line. '-' when absent or empty.
  */
-export function watchResponse(req: IncomingMessage, res: ServerResponse, onResponse: (record: AccessRecord) => void): void {
-  const time = Date.now();
-  const started = performance.now();
-  const socket = req.socket;
-  const bytesBefore = socket.bytesWritten;
-  const remote = socket.remoteAddress ?? '';
-  let sent: string | undefined;
-  const writeHead = res.writeHead as (...args: unknown[]) => ServerResponse;
-  res.writeHead = ((...args: unknown[]): ServerResponse => {
-    const headers = args.findLast((a) => typeof a === 'object' && a !== null) as HeaderArgument | undefined;
-    sent = cacheStatusIn(headers) ?? sent;
-    return writeHead.apply(res, args);
-  }) as ServerResponse['writeHead'];
-  res.once('close', () => {
-    const set = res.getHeader('cache-status');
-    const record: AccessRecord = {
-      time,
-      method: req.method ?? '',
-      path: req.url ?? '',
-      host: req.headers.host ?? '',
-      // 0: the client left before any response was sent.
-      status: res.headersSent ? res.statusCode : 0,
-      bytes: Math.max(0, socket.bytesWritten - bytesBefore),
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      cacheStatus: set === undefined ? (sent ?? '') : Array.isArray(set) ? set.join(', ') : String(set),
-      remote,
-    };
-    if (!res.writableFinished) record.aborted = true;
-    try {
-      onResponse(record);
-    } catch {
-      // A failing log or metric must not take the proxy down.
-    }
-  });
+export function escapeLogField(value: string | undefined): string {
+  if (value === undefined || value === '') return '-';
+  // The common case has nothing to escape.
+  if (/^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(value)) return value;
+  let out = '';
+  for (const ch of value) {
+    const code = ch.codePointAt(0) as number;
+    if (code >= 0x20 && code < 0x7f && ch !== '"' && ch !== '\\') out += ch;
+    else for (const byte of Buffer.from(ch, 'utf8')) out += '\\x' + byte.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+/** What this cache did, for the combined line: `hit`, the fwd reason (`uri-miss`, ...), or `-`. */
+function combinedCacheResult(o: Outcome): string {
+  const f = o.cache;
+  if (f === undefined) return '-';
+  if (f.hit === true) return 'hit';
+  return f.fwd ?? '-';
+}
+
+/**
+ * `$remote_addr - - [$time_local] "$request" $status $body_bytes_sent "$http_referer"
+ * "$http_user_agent" "$cache" $request_time` (the request time in seconds, to the millisecond),
+ * with a newline.
+ */
+export function combinedAccessLine(o: Outcome): string {
+  const request = o.method === '' ? '-' : escapeLogField(`${o.method} ${o.path} HTTP/${o.httpVersion}`);
+  const seconds = (o.durationMs / 1000).toFixed(3);
+  return `${o.remote === '' ? '-' : o.remote} - - [${cachedTimeLocal(o.time)}] "${request}" ${o.status} ${o.bodyBytes} "${escapeLogField(o.referer)}" "${escapeLogField(o.userAgent)}" "${combinedCacheResult(o)}" ${seconds}\n`;
 }

@@ -254,7 +254,7 @@ export class CacheEngine {
 
   private refuseOnlyIfCached(ex: Exchange, fwd: Fwd): void {
     // RFC 9111 §5.2.1.7: only-if-cached and nothing usable is stored: 504.
-    sendError(ex.res, new MiniCdnError('MCDN_ONLY_IF_CACHED', 'only-if-cached: no usable stored response'), this.ctx.labels, { fwd });
+    sendError(ex, new MiniCdnError('MCDN_ONLY_IF_CACHED', 'only-if-cached: no usable stored response'), this.ctx.labels, { fwd });
   }
 
   private startFetch(ex: Exchange, key: string, stale: StaleCopy | undefined, register: boolean, interim: boolean): SharedFetch {
@@ -311,7 +311,7 @@ export class CacheEngine {
         // An unusable 304 (after its one retry, shared-fetch.ts) shows as fwd-status=304.
         const failed = outcome.fwdStatus === undefined ? status : cacheStatusWith(status, { fwdStatus: outcome.fwdStatus });
         if (plan.stale && this.mayServeStale(ex, plan.stale)) return serveStored(this.ctx, ex, plan.stale.entry, cacheStatusWith(failed, { detail: 'stale-if-error' }));
-        return sendError(ex.res, outcome.error, this.ctx.labels, failed);
+        return sendError(ex, outcome.error, this.ctx.labels, failed);
       }
       case 'not-modified':
         if (!collapsed) this.ctx.counters.notModified++;
@@ -338,13 +338,13 @@ export class CacheEngine {
     const fields = cacheStatusWith(status, { fwdStatus: outcome.status, stored: outcome.shareable || undefined, detail: status.detail ?? outcome.notStored });
     const notModified = ex.method !== 'HEAD' && clientConditionalResult(ex, outcome) === 'not-modified';
     if (notModified || ex.method === 'HEAD') {
-      if (notModified) res.writeHead(304, labelResponse(notModifiedHeaders(outcome.headers), labels, fields) as Record<string, string | string[]>);
-      else res.writeHead(outcome.status, labelResponse(headers, labels, fields) as Record<string, string | string[]>);
+      if (notModified) res.writeHead(304, labelResponse(ex, notModifiedHeaders(outcome.headers), labels, fields) as Record<string, string | string[]>);
+      else res.writeHead(outcome.status, labelResponse(ex, headers, labels, fields) as Record<string, string | string[]>);
       res.end();
       if (!collapsed) outcome.tee.abandonIfUnused();
       return;
     }
-    res.writeHead(outcome.status, labelResponse(headers, labels, fields) as Record<string, string | string[]>);
+    res.writeHead(outcome.status, labelResponse(ex, headers, labels, fields) as Record<string, string | string[]>);
     if (!outcome.tee.attach(res)) res.destroy();
   }
 

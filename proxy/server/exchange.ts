@@ -3,15 +3,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MiniCdnError } from '../../common/errors.js';
 import { forwardedView } from '../policy/index.js';
-import type { StorableRequest } from '../policy/index.js';
+import type { CacheStatusFields, StorableRequest } from '../policy/index.js';
 import type { HeaderMap } from '../types.js';
 import { canonicalTarget } from './canonical-target.js';
 import { REPLACED_BY_NODE } from './forwarding.js';
 import type { ConsistencyMode } from './options.js';
+import type { OutcomeSlot } from './outcome.js';
 import { keyExtras, keyPath, routeFor } from './routes.js';
 import type { Route } from './routes.js';
 
-export interface Exchange {
+export interface Exchange extends OutcomeSlot {
   req: IncomingMessage;
   res: ServerResponse;
   method: string;
@@ -35,6 +36,11 @@ export interface Exchange {
   forwardedHeaders: HeaderMap;
   /** The operator's rule for this path, if any. */
   route: Route | undefined;
+  /**
+   * This cache's decision for the response, as its Cache-Status member says it: set where the
+   * head is labelled (respond.ts), read by the access log and the metrics when it is done.
+   */
+  cacheStatus: CacheStatusFields | undefined;
 }
 
 const DEFAULT_PORT = ':80';
@@ -91,6 +97,7 @@ export function createExchange(req: IncomingMessage, res: ServerResponse, routes
     headers,
     forwardedHeaders: forwardedView(headers, REPLACED_BY_NODE),
     route,
+    cacheStatus: undefined,
   };
 }
 

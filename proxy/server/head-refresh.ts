@@ -37,7 +37,7 @@ export async function refreshWithHead(ctx: NodeContext, ex: Exchange, stale: Sta
   // The origin's answer no longer describes the stored response: drop it, unless the origin merely failed.
   if (upstream.status < 500) ctx.cache.store.delete(stale.storedKey);
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
-  ex.res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, detail: 'head-changed' })) as Record<string, string | string[]>);
+  ex.res.writeHead(upstream.status, labelResponse(ex, headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, detail: 'head-changed' })) as Record<string, string | string[]>);
   ex.res.end();
 }
 
@@ -48,5 +48,5 @@ function failed(ctx: NodeContext, ex: Exchange, stale: StaleCopy, status: CacheS
     ctx.counters.staleServed++;
     return serveStored(ctx, ex, stale.entry, cacheStatusWith(status, { detail: 'stale-if-error' }));
   }
-  sendError(ex.res, error, ctx.labels, status);
+  sendError(ex, error, ctx.labels, status);
 }

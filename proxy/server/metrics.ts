@@ -1,12 +1,13 @@
 // Prometheus metrics of one node, on a registry of its own (never prom-client's global one), so
 // several nodes in one process do not clash. Counters the node already keeps (engine, store, bus,
-// origin pool) are read at scrape time; per-request ones come from the access record
-// (observeResponse) and the edge's applied invalidations (observeInvalidationLag).
+// origin pool) are read at scrape time; per-request ones come from each request's Outcome
+// (observeResponse: its typed decision, no header parsed) and the edge's applied invalidations
+// (observeInvalidationLag).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StoreStats } from '../store/store.js';
 import type { OriginPoolStats } from '../upstream/origin-pool.js';
-import { cacheResult, originOutcome } from './access-log.js';
-import type { AccessRecord } from './access-log.js';
+import { cacheLabel, codeLabel, originOutcome } from './outcome.js';
+import type { Outcome } from './outcome.js';
 import type { EngineStats } from './context.js';
 
 /**
@@ -50,13 +51,11 @@ export interface NodeMetrics {
   /** The exposition text. */
   text(): Promise<string>;
   /** Counts one finished request; observes its duration when it went to the origin. */
-  observeResponse(record: AccessRecord): void;
+  observeResponse(outcome: Outcome): void;
   /** One applied invalidation, publish to applied. */
   observeInvalidationLag(ms: number): void;
 }
 
-/** Distinct Cache-Status fields remembered (a hit's ttl changes every second); cleared when full. */
-const MAX_MEMO = 1024;
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** Every state of edge/bus's BusState, so that each has a series (0 when not current). */
@@ -157,12 +156,12 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
   });
 
   /**
-   * The series a finished response counts in, by its status class (0 for none, 1 to 5) and then
-   * its Cache-Status field: no key string built per request.
+   * The series a finished response counts in, by its cache label (hit, fwd=...; a few constants)
+   * and then by status class and origin outcome: no key string built per request, and a bounded
+   * number of entries (labels × 6 classes × 7 outcomes).
    */
   type Series = { count: { n: number }; duration: { observe(value: number): void } | undefined };
-  const seriesByResult: Array<Map<string, Series>> = [];
-  let memoSize = 0;
+  const seriesByLabel = new Map<string, Map<string, Series>[]>();
 
   const pool = sources.pool;
   if (pool) {
@@ -219,31 +218,33 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
       return registry.contentType;
     },
     text: () => registry.metrics(),
-    observeResponse(record) {
-      const statusClass = Math.floor(record.status / 100);
-      const byField = (seriesByResult[statusClass] ??= new Map());
-      let series = byField.get(record.cacheStatus);
+    observeResponse(outcome) {
+      const cache = cacheLabel(outcome.cache);
+      const code = codeLabel(outcome.status);
+      const origin = originOutcome(outcome.cache);
+      let byClass = seriesByLabel.get(cache);
+      if (byClass === undefined) {
+        byClass = [];
+        seriesByLabel.set(cache, byClass);
+      }
+      // 0 for no response (and anything outside 1xx-5xx), else the class.
+      const statusClass = code === 'none' ? 0 : Math.floor(outcome.status / 100);
+      const byOrigin = (byClass[statusClass] ??= new Map());
+      const originKey = origin ?? '';
+      let series = byOrigin.get(originKey);
       if (series === undefined) {
-        const code = record.status === 0 ? 'none' : `${statusClass}xx`;
-        // Parsing Cache-Status and hashing label sets cost more than the rest of a hit: once per distinct field.
-        const result = cacheResult(record.cacheStatus);
-        const outcome = originOutcome(result);
-        const countKey = `${result.cache} ${code}`;
+        const countKey = `${cache} ${code}`;
         let count = responseCounts.get(countKey);
         if (count === undefined) {
-          count = { cache: result.cache, code, n: 0 };
+          count = { cache, code, n: 0 };
           responseCounts.set(countKey, count);
         }
-        series = { count, duration: outcome === undefined ? undefined : originDuration.labels(result.cache, outcome) };
-        if (memoSize >= MAX_MEMO) {
-          for (const map of seriesByResult) map?.clear();
-          memoSize = 0;
-        }
-        byField.set(record.cacheStatus, series);
-        memoSize++;
+        // Hashing label sets costs more than the rest of a hit: once per series.
+        series = { count, duration: origin === undefined ? undefined : originDuration.labels(cache, origin) };
+        byOrigin.set(originKey, series);
       }
       series.count.n++;
-      series.duration?.observe(record.durationMs / 1000);
+      series.duration?.observe(outcome.durationMs / 1000);
     },
     observeInvalidationLag(ms) {
       lag?.observe(Math.max(0, ms) / 1000);

@@ -44,13 +44,13 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
     });
   } catch (err) {
     ctx.counters.upstreamErrors++;
-    return sendError(res, classifyUpstreamError(err), ctx.labels, status);
+    return sendError(ex, classifyUpstreamError(err), ctx.labels, status);
   }
   // RFC 9110 §15.4.5: a 304 answers only the client's own If-None-Match / If-Modified-Since; to
   // anything else it is the origin's error, not something to hand on.
   if (upstream.status === 304 && !mayBeAnsweredNotModified(ex.method, sent)) {
     ctx.counters.upstreamErrors++;
-    return sendError(res, unexpectedNotModified(), ctx.labels, cacheStatusWith(status, { fwdStatus: 304 }));
+    return sendError(ex, unexpectedNotModified(), ctx.labels, cacheStatusWith(status, { fwdStatus: 304 }));
   }
   if (invalidatesOnResponse(ex.method, upstream.status)) {
     const targets = invalidationTargets(urlOf(ex), upstream.headers);
@@ -69,7 +69,7 @@ export async function passThrough(ctx: NodeContext, ex: Exchange, status: CacheS
   const tee = storeAsGet ? storingTee(ctx, ex, upstream) : undefined;
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
   const refused = tee !== undefined && !tee.storing ? { detail: status.detail ?? (tee.notStoredBecause === 'overflow' ? 'too-large' : tee.notStoredBecause) } : {};
-  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: tee?.storing || undefined, ...refused })) as Record<string, string | string[]>);
+  res.writeHead(upstream.status, labelResponse(ex, headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: tee?.storing || undefined, ...refused })) as Record<string, string | string[]>);
   if (!tee) return streamUnstored(upstream.body, res, ctx.budget, ctx.labels.send);
   if (!tee.attach(res)) res.destroy();
 }

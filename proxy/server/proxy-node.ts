@@ -7,13 +7,16 @@ import { listenFailed, MiniCdnError } from '../../common/errors.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { VariantCache } from '../store/variant-cache.js';
 import { OriginPool } from '../upstream/origin-pool.js';
-import { watchResponse } from './access-log.js';
-import type { AccessRecord } from './access-log.js';
+import { formatCacheStatus } from '../policy/index.js';
+import type { CacheStatusFields } from '../policy/index.js';
 import { CacheEngine } from './cache-engine.js';
 import { createExchange } from './exchange.js';
+import type { Exchange } from './exchange.js';
 import { compileForwarding } from './forwarding.js';
 import { NO_CALLBACKS, resolveProxyOptions } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
+import { rawOutcome, watchOutcome } from './outcome.js';
+import type { Outcome, OutcomeSlot } from './outcome.js';
 import { responseLabels, sendError } from './respond.js';
 import { createUpgradeTunnel } from './upgrade.js';
 import { compileRoutes } from './routes.js';
@@ -66,7 +69,11 @@ async function retire(pool: OriginPool): Promise<void> {
   await pool.close().catch(() => undefined);
 }
 
-export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }, hooks: ProxyHooks = NO_CALLBACKS, onResponse?: (record: AccessRecord) => void): ProxyNode {
+/**
+ * `onOutcome`, when given, is called once per finished client request (access logs, metrics):
+ * one 'close' listener per request then; none without it.
+ */
+export function createProxyNode(given: Partial<ProxyOptions> & { origin: string }, hooks: ProxyHooks = NO_CALLBACKS, onOutcome?: (outcome: Outcome) => void): ProxyNode {
   const resolved = resolveProxyOptions(given);
   const store = new MemoryStore({ maxBytes: resolved.maxBytes, maxObjectBytes: resolved.maxObjectBytes });
   // Header maps hold lower-case names: the configured field names are matched in that case.
@@ -91,17 +98,17 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(resolved.headersTimeoutMs / 4) || 30_000)),
   });
 
-  server.on('request', (req, res) => {
-    // Access logs and per-request metrics: one record when the response is done.
-    if (onResponse) watchResponse(req, res, onResponse);
-    let ex;
+  /** Serves one request; returns where its decision is kept (the Exchange, or a stand-in for a refused one). */
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): OutcomeSlot => {
+    let ex: Exchange;
     try {
       ex = createExchange(req, res, routes, options.maxUrlBytes);
     } catch (err) {
-      sendError(res, asMiniCdnError(err), labels, { fwd: 'bypass' });
-      return;
+      const refused: OutcomeSlot = { res, cacheStatus: undefined };
+      sendError(refused, asMiniCdnError(err), labels, { fwd: 'bypass' });
+      return refused;
     }
-    const fail = (err: unknown): void => sendError(res, asMiniCdnError(err), labels, { fwd: 'bypass' });
+    const fail = (err: unknown): void => sendError(ex, asMiniCdnError(err), labels, { fwd: 'bypass' });
     try {
       // The hit path answers synchronously; only trips to the origin return a promise.
       const work = SAFE_FOR_CACHE.has(ex.method) ? engine.serveCacheable(ex) : engine.passThrough(ex, { fwd: 'method' });
@@ -109,18 +116,47 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     } catch (err) {
       fail(err);
     }
-  });
+    return ex;
+  };
+  // Access logs and per-request metrics: one outcome when the response is done. Without them,
+  // requests are served with no listener and no closure of their own.
+  server.on(
+    'request',
+    onOutcome
+      ? (req: http.IncomingMessage, res: http.ServerResponse) => {
+          // The listener reads the slot when the response is done, long after serve() returned it.
+          watchOutcome(req, res, () => slot, onOutcome);
+          const slot = serve(req, res);
+        }
+      : serve,
+  );
 
   // Upgrades go to the first origin: tunnels are long-lived and not balanced.
   const firstOrigin = options.origins?.[0];
   const upgrades = createUpgradeTunnel({ origin: firstOrigin?.url ?? options.origin, hostHeader: firstOrigin?.hostHeader ?? undefined, forwarding: () => forwarding });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => upgrades.handle(req, socket, head));
 
+  /**
+   * A response written on the raw socket (node parsed no request the engine could take): it
+   * carries Cache-Status like every other, serialised from the same decision the outcome records.
+   */
+  const writeRaw = (socket: Duplex, status: number, reason: string, code: 'MCDN_METHOD_NOT_ALLOWED' | 'MCDN_REQUEST_INVALID', body: string, req?: http.IncomingMessage): void => {
+    const cache: CacheStatusFields = { fwd: 'bypass', detail: code };
+    const head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nX-Mini-Cdn-Error: ${code}\r\nCache-Status: ${formatCacheStatus(labels.cacheName, cache)}\r\nConnection: close\r\n\r\n`;
+    socket.end(head + body);
+    if (!onOutcome) return;
+    const remote = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '';
+    try {
+      onOutcome(rawOutcome({ method: req?.method ?? '', path: req?.url ?? '', remote, status, bytes: head.length + body.length, bodyBytes: body.length, cache, req }));
+    } catch {
+      // A failing log or metric must not take the proxy down.
+    }
+  };
+
   // A reverse proxy does not open tunnels.
-  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
-    const body = 'MCDN_METHOD_NOT_ALLOWED: CONNECT is not proxied\n';
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    writeRaw(socket, 405, 'Method Not Allowed', 'MCDN_METHOD_NOT_ALLOWED', 'MCDN_METHOD_NOT_ALLOWED: CONNECT is not proxied\n', req);
   });
 
   // Requests node cannot parse never reach the engine: a clear 4xx and the connection closes.
@@ -139,8 +175,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
       err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout']
       : [400, 'Bad Request'];
-    const body = `${status} MCDN_REQUEST_INVALID: ${err.code ?? 'malformed request'}\n`;
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nX-Mini-Cdn-Error: MCDN_REQUEST_INVALID\r\nConnection: close\r\n\r\n${body}`);
+    writeRaw(socket, status, reason, 'MCDN_REQUEST_INVALID', `${status} MCDN_REQUEST_INVALID: ${err.code ?? 'malformed request'}\n`);
   });
 
   return {

@@ -46,19 +46,19 @@ export function servePartial(ctx: NodeContext, ex: Exchange, partial: StaleCopy,
       const status: CacheStatusFields = { hit: true, ttlMs: decision.ttlMs, detail: 'partial' };
       if (wanted.kind === 'unsatisfiable') {
         ctx.counters.hits++;
-        return sendUnsatisfiable(ex.res, servedFields(partial.entry, decision.ageMs, ctx.labels, status), parts.completeLength);
+        return sendUnsatisfiable(ex.res, servedFields(ex, partial.entry, decision.ageMs, ctx.labels, status), parts.completeLength);
       }
       const only = wanted.kind === 'ranges' && wanted.ranges.length === 1 ? wanted.ranges[0] : undefined;
       const bytes = only && sliceParts(parts, only);
       if (only && bytes) {
         ctx.counters.hits++;
         ctx.counters.rangeHits++;
-        return sendOnePart(ex.res, servedFields(partial.entry, decision.ageMs, ctx.labels, status), only, parts.completeLength, bytes);
+        return sendOnePart(ex.res, servedFields(ex, partial.entry, decision.ageMs, ctx.labels, status), only, parts.completeLength, bytes);
       }
     }
   }
   if (onlyIfCached) {
-    return sendError(ex.res, new MiniCdnError('MCDN_ONLY_IF_CACHED', 'only-if-cached: the stored part does not cover the request'), ctx.labels, { fwd: 'partial' });
+    return sendError(ex, new MiniCdnError('MCDN_ONLY_IF_CACHED', 'only-if-cached: the stored part does not cover the request'), ctx.labels, { fwd: 'partial' });
   }
   // A HEAD, or a GET of the whole, needs the complete representation.
   if (range === undefined) return fullFill('partial');
@@ -75,12 +75,12 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
     upstream = await ctx.client.request({ method: 'GET', path: ex.path, headers: sent, onInfo: relayInterim(res) });
   } catch (err) {
     ctx.counters.upstreamErrors++;
-    return sendError(res, classifyUpstreamError(err), ctx.labels, status);
+    return sendError(ex, classifyUpstreamError(err), ctx.labels, status);
   }
   // RFC 9110 §15.4.5: a 304 answers only the client's own If-None-Match / If-Modified-Since.
   if (upstream.status === 304 && !mayBeAnsweredNotModified('GET', sent)) {
     ctx.counters.upstreamErrors++;
-    return sendError(res, unexpectedNotModified(), ctx.labels, cacheStatusWith(status, { fwdStatus: 304 }));
+    return sendError(ex, unexpectedNotModified(), ctx.labels, cacheStatusWith(status, { fwdStatus: 304 }));
   }
   const store = storer(ctx, ex, upstream, partial);
   const tee = store
@@ -96,7 +96,7 @@ export async function rangeFetch(ctx: NodeContext, ex: Exchange, partial: StaleC
     : undefined;
   const headers = downstreamFields(upstream.headers, ctx.options.forwardCdnCacheControl, upstream.status);
   const refused = tee !== undefined && !tee.storing ? { detail: status.detail ?? (tee.notStoredBecause === 'overflow' ? 'too-large' : tee.notStoredBecause) } : {};
-  res.writeHead(upstream.status, labelResponse(headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: tee?.storing || undefined, ...refused })) as Record<string, string | string[]>);
+  res.writeHead(upstream.status, labelResponse(ex, headers, ctx.labels, cacheStatusWith(status, { fwdStatus: upstream.status, stored: tee?.storing || undefined, ...refused })) as Record<string, string | string[]>);
   if (!tee) return streamUnstored(upstream.body, res, ctx.budget, ctx.labels.send);
   if (!tee.attach(res)) res.destroy();
 }

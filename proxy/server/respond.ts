@@ -1,13 +1,14 @@
 // Writing responses: from a stored entry (hit, 304, HEAD), and error answers with their code.
-import type { ServerResponse } from 'node:http';
 import { ERROR_CODES } from '../../common/errors.js';
 import type { MiniCdnError } from '../../common/errors.js';
-import { cacheStatusWith, clientConditionalResult, formatCacheStatus, notModifiedHeaders } from '../policy/index.js';
+import { cacheStatusWith, clientConditionalResult, notModifiedHeaders } from '../policy/index.js';
 import type { CacheStatusFields } from '../policy/index.js';
 import type { CacheEntry, HeaderMap } from '../types.js';
 import type { Exchange } from './exchange.js';
 import { appendField, statusHasContent } from './forwarding.js';
 import type { ProxyOptions } from './options.js';
+import { cacheStatusMember } from './outcome.js';
+import type { OutcomeSlot } from './outcome.js';
 import { sendStoredBody } from './paced-send.js';
 import type { SendLimit } from './paced-send.js';
 import { sendRange } from './range-response.js';
@@ -24,10 +25,13 @@ export function responseLabels(options: ProxyOptions, onCut: () => void = () => 
   return { cacheName: options.cacheName, forwardCdnCacheControl: options.forwardCdnCacheControl, send: { timeoutMs: options.sendTimeoutMs, onCut } };
 }
 
-/** Adds Via and this cache's Cache-Status member (RFC 9211 §2: appended after upstream caches'). */
-export function labelResponse(headers: HeaderMap, labels: ResponseLabels, status: CacheStatusFields): HeaderMap {
+/**
+ * Adds Via and this cache's Cache-Status member (RFC 9211 §2: appended after upstream caches'),
+ * and records the decision on the slot (the exchange) for the access log and the metrics.
+ */
+export function labelResponse(slot: OutcomeSlot, headers: HeaderMap, labels: ResponseLabels, status: CacheStatusFields): HeaderMap {
   headers['via'] = appendField(headers['via'], `1.1 ${labels.cacheName}`);
-  headers['cache-status'] = appendField(headers['cache-status'], formatCacheStatus(labels.cacheName, status));
+  headers['cache-status'] = appendField(headers['cache-status'], cacheStatusMember(slot, labels.cacheName, status));
   return headers;
 }
 
@@ -56,11 +60,11 @@ function entryFields(entry: CacheEntry, labels: ResponseLabels): string[] {
   return fields;
 }
 
-/** The fields for one use of an entry: its served fields plus Age and this use's Cache-Status. */
-export function servedFields(entry: CacheEntry, ageMs: number, labels: ResponseLabels, status: CacheStatusFields): string[] {
+/** The fields for one use of an entry: its served fields plus Age and this use's Cache-Status (recorded on the slot). */
+export function servedFields(slot: OutcomeSlot, entry: CacheEntry, ageMs: number, labels: ResponseLabels, status: CacheStatusFields): string[] {
   const fields = entryFields(entry, labels).slice();
   const age = String(Math.max(0, Math.floor(ageMs / 1000)));
-  fields.push('age', age, 'cache-status', appendField(entry.headers['cache-status'], formatCacheStatus(labels.cacheName, status)));
+  fields.push('age', age, 'cache-status', appendField(entry.headers['cache-status'], cacheStatusMember(slot, labels.cacheName, status)));
   return fields;
 }
 
@@ -73,11 +77,11 @@ export function sendEntry(ex: Exchange, entry: CacheEntry, ageMs: number, labels
   if ((ex.headers['if-none-match'] !== undefined || ex.headers['if-modified-since'] !== undefined) && clientConditionalResult(ex, entry) === 'not-modified') {
     const headers = notModifiedHeaders(entry.headers);
     headers['age'] = String(Math.max(0, Math.floor(ageMs / 1000)));
-    res.writeHead(304, labelResponse(headers, labels, status) as Record<string, string | string[]>);
+    res.writeHead(304, labelResponse(ex, headers, labels, status) as Record<string, string | string[]>);
     res.end();
     return;
   }
-  const fields = servedFields(entry, ageMs, labels, status);
+  const fields = servedFields(ex, entry, ageMs, labels, status);
   if (ex.method === 'GET' && ex.headers['range'] !== undefined && sendRange(res, ex.headers, entry, fields)) return;
   res.writeHead(entry.status, fields as unknown as Record<string, string>);
   if (ex.method === 'HEAD') res.end();
@@ -85,7 +89,8 @@ export function sendEntry(ex: Exchange, entry: CacheEntry, ageMs: number, labels
 }
 
 /** A clear error answer; when headers already went out, the connection is cut instead. */
-export function sendError(res: ServerResponse, err: MiniCdnError, labels: ResponseLabels, status: CacheStatusFields): void {
+export function sendError(slot: OutcomeSlot, err: MiniCdnError, labels: ResponseLabels, status: CacheStatusFields): void {
+  const { res } = slot;
   if (res.headersSent) {
     res.destroy(err);
     return;
@@ -100,6 +105,6 @@ export function sendError(res: ServerResponse, err: MiniCdnError, labels: Respon
   };
   // Every origin down: tell clients when to come back instead of hammering (RFC 9110 §10.2.3).
   if (httpStatus === 503) headers['retry-after'] = '5';
-  res.writeHead(httpStatus, labelResponse(headers, labels, cacheStatusWith(status, { detail: err.code })) as Record<string, string | string[]>);
+  res.writeHead(httpStatus, labelResponse(slot, headers, labels, cacheStatusWith(status, { detail: err.code })) as Record<string, string | string[]>);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }

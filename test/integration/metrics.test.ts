@@ -14,8 +14,8 @@ import { createEdgeNode } from '../../edge/edge-node.js';
 import type { EdgeNode } from '../../edge/edge-node.js';
 import { createDemoOrigin } from '../../origin/demo-origin.js';
 import type { DemoOrigin } from '../../origin/demo-origin.js';
-import { cacheResult } from '../../proxy/server/access-log.js';
-import type { AccessRecord } from '../../proxy/server/access-log.js';
+import { cacheLabel } from '../../proxy/server/outcome.js';
+import type { Outcome } from '../../proxy/server/outcome.js';
 import { fetchFrom, waitFor } from '../helpers/harness.js';
 
 const signing = { current: 'k1', keys: { k1: 'test-secret' } };
@@ -58,7 +58,7 @@ describe('edge metrics and access hook', () => {
   let edgeUrl: string;
   let admin: AdminServer;
   let adminUrl: string;
-  const records: AccessRecord[] = [];
+  const records: Outcome[] = [];
 
   before(async () => {
     origin = createDemoOrigin();
@@ -188,22 +188,23 @@ describe('edge metrics and access hook', () => {
     }
   });
 
-  test('the access hook got one record per request, with its Cache-Status', () => {
+  test('the access hook got one outcome per request, with the decision its Cache-Status was made from', () => {
     const first = records.slice(0, 5);
-    assert.deepEqual(first.map((r) => [r.method, r.path, r.status, cacheResult(r.cacheStatus).cache]), [
+    assert.deepEqual(first.map((r) => [r.method, r.path, r.status, cacheLabel(r.cache)]), [
       ['GET', '/m/page', 200, 'fwd=uri-miss'],
       ['GET', '/m/page', 200, 'hit'],
       ['GET', '/m/reval', 200, 'fwd=uri-miss'],
       ['GET', '/m/reval', 200, 'fwd=stale'],
       ['GET', '/m/page', 200, 'fwd=uri-miss'],
     ]);
-    assert.equal(cacheResult((first[3] as AccessRecord).cacheStatus).fwdStatus, 304);
+    assert.equal((first[3] as Outcome).cache?.fwdStatus, 304);
+    assert.equal((first[3] as Outcome).originStatus, 304);
     for (const r of first) {
       assert.ok(r.bytes > 0, 'bytes written');
       assert.ok(r.durationMs >= 0);
       assert.equal(r.remote, '127.0.0.1');
       assert.equal(r.host, new URL(edgeUrl).host);
-      assert.equal(r.aborted, undefined);
+      assert.equal(r.aborted, false);
     }
   });
 });

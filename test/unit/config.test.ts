@@ -50,7 +50,7 @@ test('defaults: no file and no environment give the documented values', () => {
   assert.deepEqual(c.defaults, { mode: 'ttl', edgeTtlMs: 3600000 });
   assert.deepEqual(c.bus, { redisUrl: null, sentinels: [], sentinelMaster: null, namespace: 'mini-cdn', streamMaxLength: 10000, secret: null, keyId: 'k1', previousSecret: null, previousKeyId: 'k0', leaseRenewMs: 1000, leaseMs: 3000, leaseMarginMs: 1000, commandTimeoutMs: 2000 });
   assert.deepEqual(c.admin, { port: null, host: '127.0.0.1', token: null });
-  assert.deepEqual(c.logging, { level: 'info', accessLog: true });
+  assert.deepEqual(c.logging, { level: 'info', accessLog: true, accessLogFormat: 'json' });
   assert.equal(c.workers, 1);
   assert.deepEqual(c.limits, { maxRequestHeaderBytes: 16384, maxUrlBytes: 8192, requestTimeoutMs: 60000, headersTimeoutMs: 15000, keepAliveTimeoutMs: 5000, sendTimeoutMs: 30000 });
   assert.deepEqual(c.forwarding, { trustedProxies: [] });

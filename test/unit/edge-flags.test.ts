@@ -28,6 +28,7 @@ const EXAMPLES: Record<string, { flag: string | boolean | string[]; key: unknown
   'max-bytes': { flag: '1000000', key: 1000000 },
   'max-object-bytes': { flag: '1000', key: 1000 },
   'no-access-log': { flag: true, key: false },
+  'access-log-format': { flag: 'combined', key: 'combined' },
   workers: { flag: 'auto', key: 'auto' },
 };
 
