@@ -104,6 +104,7 @@ export class CacheEngine {
    * store, the origin pool and the listening socket stay: those need a restart.
    */
   updateOptions(options: ProxyOptions): void {
+    // First: an invalid trusted-proxy list throws here, before anything has changed.
     const forwarding = compileForwarding(options.cacheName, options.trustedProxies);
     const routes = compileRoutes(options.routes);
     this.keyPathOf = (path) => keyPath(path, routeFor(routes, path));
@@ -120,6 +121,16 @@ export class CacheEngine {
     this.client = client;
     this.ctx.client = client;
     this.fetchContext.client = client;
+  }
+
+  /** How responses are labelled (Cache-Status name, send limit): the node's refusals use it too. */
+  get labels(): NodeContext['labels'] {
+    return this.ctx.labels;
+  }
+
+  /** The forwarding policy, compiled once per options: upgrade tunnels use it too. */
+  get forwarding(): NodeContext['forwarding'] {
+    return this.ctx.forwarding;
   }
 
   stats(): EngineStats {

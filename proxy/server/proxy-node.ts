@@ -12,12 +12,11 @@ import type { CacheStatusFields } from '../policy/index.js';
 import { CacheEngine } from './cache-engine.js';
 import { createExchange } from './exchange.js';
 import type { Exchange } from './exchange.js';
-import { compileForwarding } from './forwarding.js';
 import { NO_CALLBACKS, resolveProxyOptions } from './options.js';
 import type { ProxyHooks, ProxyOptions } from './options.js';
 import { rawOutcome, watchOutcome } from './outcome.js';
 import type { Outcome, OutcomeSlot } from './outcome.js';
-import { responseLabels, sendError } from './respond.js';
+import { sendError } from './respond.js';
 import { createUpgradeTunnel } from './upgrade.js';
 import { compileRoutes } from './routes.js';
 
@@ -83,8 +82,6 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
   const engine = new CacheEngine(resolved, cache, client, hooks);
   let options = resolved;
   let routes = compileRoutes(options.routes);
-  let forwarding = compileForwarding(options.cacheName, options.trustedProxies);
-  let labels = responseLabels(options);
 
   const server = http.createServer({
     maxHeaderSize: resolved.maxRequestHeaderBytes,
@@ -105,10 +102,10 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
       ex = createExchange(req, res, routes, options.maxUrlBytes);
     } catch (err) {
       const refused: OutcomeSlot = { res, cacheStatus: undefined };
-      sendError(refused, asMiniCdnError(err), labels, { fwd: 'bypass' });
+      sendError(refused, asMiniCdnError(err), engine.labels, { fwd: 'bypass' });
       return refused;
     }
-    const fail = (err: unknown): void => sendError(ex, asMiniCdnError(err), labels, { fwd: 'bypass' });
+    const fail = (err: unknown): void => sendError(ex, asMiniCdnError(err), engine.labels, { fwd: 'bypass' });
     try {
       // The hit path answers synchronously; only trips to the origin return a promise.
       const work = SAFE_FOR_CACHE.has(ex.method) ? engine.serveCacheable(ex) : engine.passThrough(ex, { fwd: 'method' });
@@ -133,7 +130,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
 
   // Upgrades go to the first origin: tunnels are long-lived and not balanced.
   const firstOrigin = options.origins?.[0];
-  const upgrades = createUpgradeTunnel({ origin: firstOrigin?.url ?? options.origin, hostHeader: firstOrigin?.hostHeader ?? undefined, forwarding: () => forwarding });
+  const upgrades = createUpgradeTunnel({ origin: firstOrigin?.url ?? options.origin, hostHeader: firstOrigin?.hostHeader ?? undefined, forwarding: () => engine.forwarding });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => upgrades.handle(req, socket, head));
 
   /**
@@ -142,7 +139,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
    */
   const writeRaw = (socket: Duplex, status: number, reason: string, code: 'MCDN_METHOD_NOT_ALLOWED' | 'MCDN_REQUEST_INVALID', body: string, req?: http.IncomingMessage): void => {
     const cache: CacheStatusFields = { fwd: 'bypass', detail: code };
-    const head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nX-Mini-Cdn-Error: ${code}\r\nCache-Status: ${formatCacheStatus(labels.cacheName, cache)}\r\nConnection: close\r\n\r\n`;
+    const head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nX-Mini-Cdn-Error: ${code}\r\nCache-Status: ${formatCacheStatus(engine.labels.cacheName, cache)}\r\nConnection: close\r\n\r\n`;
     socket.end(head + body);
     if (!onOutcome) return;
     const remote = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '';
@@ -188,8 +185,8 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
     },
     reconfigure(next) {
       const fresh = resolveProxyOptions(next);
-      // An invalid trusted-proxy list throws here, before anything has changed.
-      const nextForwarding = compileForwarding(fresh.cacheName, fresh.trustedProxies);
+      // First: it throws on an invalid trusted-proxy list before anything has changed.
+      engine.updateOptions(fresh);
       // Origins and how they are reached: a new pool takes new requests; the old one drains.
       if (UPSTREAM_SETTINGS.some((name) => changed(fresh, options, name))) {
         const old = client;
@@ -203,10 +200,7 @@ export function createProxyNode(given: Partial<ProxyOptions> & { origin: string 
       server.keepAliveTimeout = fresh.keepAliveTimeoutMs;
       const needRestart = RESTART_SETTINGS.filter((name) => changed(fresh, resolved, name));
       options = fresh;
-      forwarding = nextForwarding;
       routes = compileRoutes(fresh.routes);
-      labels = responseLabels(fresh);
-      engine.updateOptions(fresh);
       return needRestart;
     },
     listen(port = 0, host = '127.0.0.1') {
