@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fetchFrom, customOrigin } from '../helpers/harness.js';
 import { MIB, parseByteranges, patternBody, procMemory, stalledClients, startCliEdge } from '../helpers/memory-range.js';
-import type { CliEdge } from '../helpers/memory-range.js';
+import type { MemoryEdge } from '../helpers/memory-range.js';
 
 const OBJECT_BYTES = 8 * MIB;
 const CLIENTS = 40;
@@ -22,7 +22,7 @@ const GROWTH_BOUND = OBJECT_BYTES * 4 + 64 * MIB;
 
 const BODY = patternBody(OBJECT_BYTES);
 let origin: Awaited<ReturnType<typeof customOrigin>>;
-let edge: CliEdge;
+let edge: MemoryEdge;
 
 before(async () => {
   origin = await customOrigin((_req, res) => {

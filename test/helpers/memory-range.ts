@@ -1,48 +1,28 @@
 // Helpers for memory attacks: an edge started as an operator starts it (the CLI, a process of its
 // own, so its RSS is its own), its memory read from /proc, raw TCP clients that stop reading, and
 // a multipart/byteranges parser to check what a reading client got.
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { BIN, peakRssBytes, rssBytes, stopChild } from '../../bench/processes.js';
+import { peakRssBytes, rssBytes, stopChild } from '../../bench/processes.js';
+import { startCliEdge as startEdgeProcess } from './cli-edge.js';
 
 export const MIB = 1024 * 1024;
 
-export interface CliEdge {
+export interface MemoryEdge {
   url: string;
   pid: number;
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** `mini-cdn edge --origin URL --port 0 ...args`; resolves once it prints its "listening on" line. */
-export function startCliEdge(originUrl: string, args: string[] = []): Promise<CliEdge> {
+/** `mini-cdn edge --origin URL --port 0 --no-access-log ...args`, without the caller's MINI_CDN_* environment. */
+export async function startCliEdge(originUrl: string, args: string[] = []): Promise<MemoryEdge> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('MINI_CDN_')) env[key] = value;
   // No active health checks: the tests count every request the origin receives.
   env['MINI_CDN_HEALTH_CHECK'] = 'false';
-  const child = spawn(process.execPath, [BIN, 'edge', '--origin', originUrl, '--port', '0', '--no-access-log', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the edge did not start: ${output}`));
-    }, 20_000);
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (!match) return;
-      clearTimeout(timer);
-      child.stdout?.removeAllListeners('data');
-      child.stdout?.resume();
-      resolve({ url: match[1] as string, pid: child.pid as number, child, stop: () => stopChild(child) });
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the edge exited (${code}) before listening: ${output}`));
-    });
-  });
+  const edge = await startEdgeProcess(['--origin', originUrl, '--port', '0', '--no-access-log', ...args], env);
+  return { url: edge.url, pid: edge.pid, child: edge.child, stop: () => stopChild(edge.child) };
 }
 
 /** A memory figure of a process from /proc/PID/status, in bytes: VmRSS now, VmHWM its peak. */

@@ -13,6 +13,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCliEdge } from '../helpers/cli-edge.js';
+import type { CliEdge } from '../helpers/cli-edge.js';
 import { customOrigin, fetchFrom, sleep, waitFor } from '../helpers/harness.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/mini-cdn.js', import.meta.url));
@@ -44,34 +46,11 @@ function run(args: string[], env = envWith(), deadlineMs = 15_000): Promise<{ co
   );
 }
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output(): string;
-}
+type Running = CliEdge;
 
 /** Starts `mini-cdn edge ...` and resolves once it prints its "listening on" line. */
 function startEdge(args: string[], env = envWith()): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'edge', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the edge did not start: ${output}`));
-    }, 20_000);
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (!match) return;
-      clearTimeout(timer);
-      resolve({ child, url: match[1] as string, output: () => output });
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the edge exited (${code}) before listening: ${output}`));
-    });
-  });
+  return startCliEdge(args, env);
 }
 
 function stop(child: ChildProcess): Promise<number | null> {

@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { startCliEdge } from '../helpers/cli-edge.js';
 import { customOrigin, fetchFrom, sleep } from '../helpers/harness.js';
 import type { Fetched } from '../helpers/harness.js';
 import { startRedisServer } from '../helpers/redis-server.js';
@@ -337,19 +338,10 @@ test('the CLI on Sentinel: edges by --redis redis-sentinel:// and by bus.sentine
   const namespace = `sentinel-cli-${process.pid}`;
   const env: NodeJS.ProcessEnv = { ...process.env, MINI_CDN_BUS_SECRET: secret, MINI_CDN_BUS_KEY_ID: 'k1', MINI_CDN_BUS_NAMESPACE: namespace };
   delete env['MINI_CDN_REDIS_URL'];
-  const startEdge = (args: string[]): Promise<string> => {
-    const child = spawn(process.execPath, [BIN, 'edge', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let output = '';
-    return new Promise((resolve, reject) => {
-      child.stdout?.on('data', (d: Buffer) => {
-        output += d.toString();
-        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (match?.[1]) resolve(match[1]);
-      });
-      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-      child.on('exit', (code) => reject(new Error(`edge ${args.join(' ')} exited ${code}: ${output}`)));
-    });
+  const startEdge = async (args: string[]): Promise<string> => {
+    const edge = await startCliEdge(args, env);
+    children.push(edge.child);
+    return edge.url;
   };
   const run = (args: string[]): Promise<{ code: number | null; output: string }> => {
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
