@@ -3,13 +3,13 @@
 // send a request and never read the answer.
 import http from 'node:http';
 import net from 'node:net';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, peakRssBytes, rssBytes } from '../../bench/processes.js';
+import { peakRssBytes, rssBytes } from '../../bench/processes.js';
+import { startCliEdge } from './cli-edge.js';
 import { parseCacheStatus } from '../../proxy/policy/index.js';
 import { customOrigin, waitFor } from './harness.js';
 
@@ -91,20 +91,14 @@ export async function startEdgeProcess(originUrl: string, yamlLines: string[]): 
   const file = join(dir, 'edge.yaml');
   writeFileSync(file, ['listen: { host: 127.0.0.1, port: 0 }', 'origins:', `  - url: ${originUrl}`, 'logging: { accessLog: false, level: warn }', `admin: { port: 0, token: ${ADMIN_TOKEN} }`, ...yamlLines, ''].join('\n'));
   const env = { ...process.env, MINI_CDN_REDIS_URL: '', MINI_CDN_ADMIN_TOKEN: ADMIN_TOKEN };
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'edge', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let child: ChildProcess | undefined;
   try {
-    const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
-      child.stdout?.on('data', (d: Buffer) => {
-        output += d.toString();
-        const match = /listening on (http:\/\/127\.0\.0\.1:\d+).*, admin (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (match?.[1] && match[2]) resolve([match[1], match[2]]);
-      });
-      child.once('exit', (code) => reject(new Error(`edge exited ${code}: ${output}`)));
-    });
-    const pid = child.pid as number;
+    const edge = await startCliEdge(['--config', file], env);
+    child = edge.child;
+    const exited = new Promise<void>((resolve) => edge.child.once('exit', () => resolve()));
+    const { url, pid } = edge;
+    // The banner names the admin API after the edge's own address.
+    const adminUrl = /, admin (http:\/\/127\.0\.0\.1:\d+)/.exec(edge.output())?.[1] as string;
     return {
       url,
       port: Number(new URL(url).port),
@@ -116,13 +110,13 @@ export async function startEdgeProcess(originUrl: string, yamlLines: string[]): 
         return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
       },
       async stop() {
-        child.kill('SIGKILL');
+        edge.child.kill('SIGKILL');
         await exited;
         rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
-    child.kill('SIGKILL');
+    child?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
